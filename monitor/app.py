@@ -1,0 +1,67 @@
+"""Start-up wiring: configuration in, a ready ``Services`` out. Nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from monitor.config import Config, load_feeds
+from monitor.errors import ConfigError
+from monitor.feeds.fetch import make_client
+from monitor.feeds.guard import LinkGuard
+from monitor.notify.channels import Channels
+from monitor.notify.deliver import Sender
+from monitor.pipeline import Services
+from monitor.rules import RuleSet, compile_rules, load_rules
+from monitor.store import repository as repo
+from monitor.store.db import make_engine, session_factory, upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StartupNotes:
+    """What start-up found wrong but survived; the CLI shows it."""
+
+    rule_problems: list[str]
+    unknown_channels: list[str]
+
+
+def load_rule_set(config: Config) -> RuleSet:
+    rules = load_rules(config.rules_dir)
+    if not rules.rules:
+        problems = "\n".join(str(p) for p in rules.problems) or f"{config.rules_dir}: no rule files"
+        raise ConfigError(f"no usable rules:\n{problems}")
+    return rules
+
+
+@asynccontextmanager
+async def open_services(
+    config: Config, echo: Callable[[str], None]
+) -> AsyncIterator[tuple[Services, StartupNotes]]:
+    feeds = load_feeds(config.feeds_path)
+    rules = load_rule_set(config)
+    channels = Channels(config.channels)
+    wanted = sorted({name for rule in rules.rules for name in rule.notify})
+    notes = StartupNotes([str(p) for p in rules.problems], channels.unknown(wanted))
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        repo.sync_feeds(session, feeds)
+    client = make_client(config.fetch.user_agent, config.fetch.concurrency)
+    services = Services(
+        config=config,
+        sessions=sessions,
+        client=client,
+        guard=LinkGuard(config.fetch.allow),
+        matcher=compile_rules(rules.rules),
+        sender=Sender(channels, echo),
+    )
+    try:
+        yield services, notes
+    finally:
+        await client.aclose()
+        engine.dispose()

@@ -1,0 +1,320 @@
+"""The ``monitor`` command. The only place that reads the environment and the only place
+that turns MonitorErrors into messages and exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from monitor.app import StartupNotes, open_services
+from monitor.config import SETTINGS, Config, load_feeds, parse_duration
+from monitor.entities import Document
+from monitor.errors import ConfigError, MonitorError
+from monitor.extract import extract_page
+from monitor.pipeline import CycleReport, run_cycle
+from monitor.rules import compile_rules, load_rules
+from monitor.store import repository as repo
+from monitor.store.db import make_engine, session_factory, upgrade
+
+EXIT_UNDELIVERED = 3
+
+
+class Fail(click.ClickException):
+    """A domain error shown as ``error: ...`` with exit code 1."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def _config(ctx: click.Context) -> Config:
+    config = ctx.find_object(Config)
+    if config is None:
+        raise click.UsageError("configuration missing")
+    return config
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "trafilatura", "apprise"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """News monitoring with alerts: poll feeds, match rules, alert channels."""
+    try:
+        ctx.obj = Config.from_env(os.environ)
+    except ConfigError as exc:
+        raise Fail(f"error: {exc}") from None
+
+
+def main() -> None:
+    cli(prog_name="monitor")
+
+
+# -- run --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Poll every feed once, deliver alerts, exit.")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the service (until SIGINT/SIGTERM), or one cycle with --once."""
+    config = _config(ctx)
+    _setup_logging(config.log_level)
+    try:
+        code = asyncio.run(_run(config, once))
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    ctx.exit(code)
+
+
+async def _run(config: Config, once: bool) -> int:
+    from monitor.scheduler import Service
+
+    async with open_services(config, click.echo) as (svc, notes):
+        _show_notes(notes)
+        if not once:
+            await Service(svc).run()
+            return 0
+        with svc.sessions() as session:
+            feeds = repo.active_feeds(session)
+        report = await run_cycle(svc, feeds)
+    return _summarize(report)
+
+
+def _show_notes(notes: StartupNotes) -> None:
+    for problem in notes.rule_problems:
+        click.echo(f"rule skipped: {problem}", err=True)
+    for name in notes.unknown_channels:
+        click.echo(
+            f"warning: rules notify channel {name!r}, which is not configured "
+            f"(set MONITOR_CHANNEL_{name.upper()}); its alerts will fail",
+            err=True,
+        )
+
+
+def _summarize(report: CycleReport) -> int:
+    for poll in report.failed:
+        click.echo(f"feed failed: {poll.feed}: {poll.error}", err=True)
+    polls = report.polls
+    d = report.delivery
+    click.echo(
+        f"{len(polls)} feeds polled ({len(report.failed)} failed), "
+        f"{sum(p.new for p in polls)} new articles, {sum(p.hits for p in polls)} hits; "
+        f"alerts: {d.sent} sent, {d.retrying} to retry, {d.failed} failed",
+        err=True,
+    )
+    if d.retrying or d.failed:
+        click.echo(
+            f"error: {d.retrying + d.failed} alerts not delivered: "
+            + "; ".join(sorted(set(d.errors))[:5]),
+            err=True,
+        )
+        return EXIT_UNDELIVERED
+    return 0
+
+
+# -- match ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    help="Rules directory (default: MONITOR_RULES).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_context
+def match(
+    ctx: click.Context, rules_dir: Path | None, as_json: bool, paths: tuple[str, ...]
+) -> None:
+    """Which rules fire on documents (.html is extracted; .txt is a title line and a body;
+    - is standard input). No database is used."""
+    config = _config(ctx)
+    try:
+        rules = load_rules(rules_dir or config.rules_dir)
+    except ConfigError as exc:
+        raise Fail(f"error: {exc}") from None
+    for problem in rules.problems:
+        click.echo(f"rule skipped: {problem}", err=True)
+    matcher = compile_rules(rules.rules)
+    failed = False
+    for path in paths:
+        try:
+            doc = _read_document(path)
+        except OSError as exc:
+            click.echo(f"error: {path}: {exc.strerror or exc}", err=True)
+            failed = True
+            continue
+        hits = matcher.match(doc)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "input": path,
+                        "title": doc.title,
+                        "hits": [
+                            {
+                                "rule": h.rule_id,
+                                "score": h.score,
+                                "evidence": [
+                                    {"term": e.term, "snippet": e.snippet} for e in h.evidence
+                                ],
+                            }
+                            for h in hits
+                        ],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        click.echo(f"{path}: {doc.title!r}")
+        for h in hits or []:
+            click.echo(f"  {h.rule_id} ({h.severity.name}, score {h.score:g})")
+            for e in h.evidence:
+                click.echo(f"    {e.term}: {e.snippet}")
+        if not hits:
+            click.echo("  no rule fires")
+    ctx.exit(1 if failed or rules.problems else 0)
+
+
+def _read_document(path: str) -> Document:
+    if path == "-":
+        raw = sys.stdin.read()
+    else:
+        p = Path(path)
+        if p.suffix.lower() in {".html", ".htm"}:
+            page = extract_page(p.read_bytes(), None)
+            return Document(title=page.title, text=page.text) if page else Document("", "")
+        raw = p.read_text(encoding="utf-8", errors="replace")
+    title, _, body = raw.lstrip("\ufeff").partition("\n")
+    return Document(title=title.strip(), text=body)
+
+
+# -- rules ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def rules() -> None:
+    """Operators' tools for rule files."""
+
+
+@rules.command("check")
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.pass_context
+def rules_check(ctx: click.Context, directory: Path | None) -> None:
+    """Validate every rule file; print problems as file:line:column: message."""
+    try:
+        result = load_rules(directory or _config(ctx).rules_dir)
+    except ConfigError as exc:
+        raise Fail(str(exc)) from None
+    for problem in result.problems:
+        click.echo(str(problem))
+    click.echo(f"{len(result.rules)} rules ok, {len(result.problems)} problems", err=True)
+    ctx.exit(1 if result.problems else 0)
+
+
+# -- db, feeds, hits, settings ----------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the database to the newest schema."""
+    config = _config(ctx)
+    try:
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo("database is up to date", err=True)
+
+
+@cli.group()
+def feeds() -> None:
+    """Feeds and their state."""
+
+
+@feeds.command("list")
+@click.pass_context
+def feeds_list(ctx: click.Context) -> None:
+    """Feeds from feeds.yaml with their last poll."""
+    config = _config(ctx)
+    try:
+        configured = load_feeds(config.feeds_path)
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        with session_factory(engine).begin() as session:
+            repo.sync_feeds(session, configured)
+            statuses = repo.feed_statuses(session)
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(f"{'NAME':30} {'STATUS':>6} {'ERRORS':>6} {'ARTICLES':>8}  {'LAST CHECK':16}  URL")
+    for s in statuses:
+        if not s.active:
+            continue
+        checked = s.last_checked_at.strftime("%Y-%m-%d %H:%M") if s.last_checked_at else "never"
+        click.echo(
+            f"{s.name[:30]:30} {s.last_status or '-':>6} {s.error_count:>6} "
+            f"{s.articles:>8}  {checked:16}  {s.url}"
+        )
+        if s.last_error:
+            click.echo(f"{'':30} last error: {s.last_error}")
+
+
+@cli.command()
+@click.option("--rule", "rule_id", help="Only hits of this rule id.")
+@click.option("--since", default="24h", show_default=True, help="How far back: 90m, 24h, 7d.")
+@click.pass_context
+def hits(ctx: click.Context, rule_id: str | None, since: str) -> None:
+    """Recent rule hits, newest first, with their delivery state."""
+    config = _config(ctx)
+    try:
+        window = timedelta(seconds=parse_duration(since, bare_unit="h"))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    try:
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            found = repo.recent_hits(session, datetime.now(UTC) - window, rule_id)
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    for h in found:
+        sent = ", ".join(f"{c}:{s}" for c, s in h.deliveries) or "no channel"
+        click.echo(
+            f"{h.created_at:%Y-%m-%d %H:%M} [{h.severity.name}] {h.rule_id}: "
+            f"{h.headline} ({h.feed})\n    {h.url}\n    alerts: {sent}"
+        )
+        for e in h.evidence[:3]:
+            click.echo(f"    {e.term}: {e.snippet}")
+    click.echo(f"{len(found)} hits", err=True)
+
+
+@cli.command()
+def settings() -> None:
+    """Every environment setting, as the Markdown table in the README."""
+    click.echo("| Variable | Default | Meaning |\n| --- | --- | --- |")
+    for s in SETTINGS:
+        click.echo(f"| `{s.env}` | {f'`{s.default}`' if s.default else ''} | {s.help} |")

@@ -1,0 +1,247 @@
+"""Configuration: the environment (settings) and feeds.yaml, read once at start-up.
+
+Every setting is data with help text (``SETTINGS``); the README table is generated from it
+(``monitor settings``) and a test fails when one is undocumented.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from monitor.errors import ConfigError, Problem
+from monitor.yamlsrc import YamlSource, read_yaml, validation_problems
+
+DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
+DEFAULT_FEEDS_PATH = "./feeds.yaml"
+DEFAULT_RULES_DIR = "./rules"
+DEFAULT_FEED_INTERVAL = 300.0
+MIN_FEED_INTERVAL = 30.0
+DEFAULT_FETCH_TIMEOUT = 30.0
+DEFAULT_MAX_FEED_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_PAGE_BYTES = 5 * 1024 * 1024
+DEFAULT_CONCURRENCY = 10
+DEFAULT_USER_AGENT = "monitor/0.1 (+news monitoring; feed reader)"
+CHANNEL_PREFIX = "MONITOR_CHANNEL_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "MONITOR_DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "SQLAlchemy URL of the database: `sqlite:///path.db` or "
+        "`postgresql+psycopg://user:pass@host/db`.",
+    ),
+    Setting("MONITOR_FEEDS", DEFAULT_FEEDS_PATH, "Path of the feeds file."),
+    Setting("MONITOR_RULES", DEFAULT_RULES_DIR, "Directory of rule files (`*.yaml`)."),
+    Setting(
+        "MONITOR_CHANNEL_<NAME>",
+        "",
+        "Defines channel `<name>` (lower-cased) as one or more comma-separated apprise "
+        "URLs. Rules name channels in `notify:`; without `notify:` a rule uses `default`. "
+        "With no channel at all, alerts are printed to standard output.",
+    ),
+    Setting(
+        "MONITOR_FETCH_TIMEOUT",
+        str(DEFAULT_FETCH_TIMEOUT),
+        "Overall deadline in seconds for one HTTP request (connect, headers and body).",
+    ),
+    Setting(
+        "MONITOR_MAX_FEED_BYTES",
+        str(DEFAULT_MAX_FEED_BYTES),
+        "Largest feed body accepted, counted after decompression.",
+    ),
+    Setting(
+        "MONITOR_MAX_PAGE_BYTES",
+        str(DEFAULT_MAX_PAGE_BYTES),
+        "Largest article page accepted, counted after decompression.",
+    ),
+    Setting(
+        "MONITOR_CONCURRENCY",
+        str(DEFAULT_CONCURRENCY),
+        "How many feeds are polled at the same time.",
+    ),
+    Setting(
+        "MONITOR_FETCH_ALLOW",
+        "",
+        "Comma-separated `host[:port]` list that article links may reach even when the "
+        "host resolves to a private or loopback address.",
+    ),
+    Setting("MONITOR_USER_AGENT", DEFAULT_USER_AGENT, "User-Agent sent with every request."),
+    Setting("MONITOR_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout: float = DEFAULT_FETCH_TIMEOUT
+    max_feed_bytes: int = DEFAULT_MAX_FEED_BYTES
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+    concurrency: int = DEFAULT_CONCURRENCY
+    user_agent: str = DEFAULT_USER_AGENT
+    allow: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = DEFAULT_DATABASE_URL
+    feeds_path: Path = Path(DEFAULT_FEEDS_PATH)
+    rules_dir: Path = Path(DEFAULT_RULES_DIR)
+    channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        def get(name: str, default: str) -> str:
+            return env.get(name, "").strip() or default
+
+        fetch = FetchSettings(
+            timeout=_number(env, "MONITOR_FETCH_TIMEOUT", DEFAULT_FETCH_TIMEOUT),
+            max_feed_bytes=int(_number(env, "MONITOR_MAX_FEED_BYTES", DEFAULT_MAX_FEED_BYTES)),
+            max_page_bytes=int(_number(env, "MONITOR_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)),
+            concurrency=int(_number(env, "MONITOR_CONCURRENCY", DEFAULT_CONCURRENCY)),
+            user_agent=get("MONITOR_USER_AGENT", DEFAULT_USER_AGENT),
+            allow=frozenset(_split(env.get("MONITOR_FETCH_ALLOW", ""), lower=True)),
+        )
+        level = get("MONITOR_LOG_LEVEL", "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"MONITOR_LOG_LEVEL: {level!r} is not DEBUG, INFO, WARNING or ERROR")
+        return cls(
+            database_url=get("MONITOR_DATABASE_URL", DEFAULT_DATABASE_URL),
+            feeds_path=Path(get("MONITOR_FEEDS", DEFAULT_FEEDS_PATH)),
+            rules_dir=Path(get("MONITOR_RULES", DEFAULT_RULES_DIR)),
+            channels=channels_from_env(env),
+            fetch=fetch,
+            log_level=level,
+        )
+
+
+def channels_from_env(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    channels = {}
+    for key, value in env.items():
+        if key.startswith(CHANNEL_PREFIX) and len(key) > len(CHANNEL_PREFIX):
+            urls = tuple(_split(value))
+            if not urls:
+                raise ConfigError(f"{key}: empty; give one or more apprise URLs")
+            channels[key[len(CHANNEL_PREFIX) :].lower()] = urls
+    return channels
+
+
+def _split(value: str, *, lower: bool = False) -> list[str]:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return [p.lower() for p in parts] if lower else parts
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}: must be greater than 0, got {raw!r}")
+    return value
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any, *, bare_unit: str = "m") -> float:
+    """``"90s"``, ``"10m"``, ``"2h"``, ``"1d"``; a bare number is in ``bare_unit``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 10m, 90s or 1h")
+    if isinstance(value, int | float):
+        return float(value) * _UNIT_SECONDS[bare_unit]
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 10m, 90s or 1h")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or bare_unit]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class FeedConfig(BaseModel):
+    """One entry of feeds.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="RSS or Atom URL (http or https).")
+    name: str = Field(min_length=1, description="Unique name shown in alerts.")
+    tags: tuple[str, ...] = ()
+    language: str | None = Field(default=None, description="ISO code such as en, ru, uk.")
+    interval: Duration = Field(default=DEFAULT_FEED_INTERVAL, description="Poll interval.")
+    full_text: bool = Field(default=True, description="Fetch and extract the linked page.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _not_too_often(cls, value: float) -> float:
+        if value < MIN_FEED_INTERVAL:
+            raise ValueError(f"must be at least {MIN_FEED_INTERVAL:g} seconds")
+        return value
+
+
+_FEED_LIST = TypeAdapter(list[FeedConfig])
+
+
+def load_feeds(path: Path) -> list[FeedConfig]:
+    """Read feeds.yaml: either a list of feeds or ``feeds:`` holding one."""
+    source = read_yaml(path)
+    data = source.data
+    prefix: tuple[str, ...] = ()
+    if isinstance(data, dict) and "feeds" in data:
+        data, prefix = data["feeds"], ("feeds",)
+    if not isinstance(data, list) or not data:
+        raise ConfigError(source.problem(prefix, "expected a non-empty list of feeds"))
+    try:
+        feeds = _FEED_LIST.validate_python(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(source, exc, FeedConfig, prefix=prefix)) from None
+    problems = _duplicates(source, feeds, prefix)
+    if problems:
+        raise ConfigError(problems)
+    return feeds
+
+
+def _duplicates(
+    source: YamlSource, feeds: list[FeedConfig], prefix: tuple[str, ...]
+) -> list[Problem]:
+    problems, seen = [], set()
+    for index, feed in enumerate(feeds):
+        if feed.name in seen:
+            problems.append(
+                source.problem((*prefix, index, "name"), f"duplicate feed name {feed.name!r}")
+            )
+        seen.add(feed.name)
+    return problems

@@ -1,0 +1,99 @@
+"""The small frozen values that pass between stages (never ORM rows or dicts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    info = 0
+    low = 1
+    medium = 2
+    high = 3
+    critical = 4
+
+
+@dataclass(frozen=True)
+class FeedRef:
+    """A feed as the pipeline sees it: its identity and the state a poll needs."""
+
+    id: int
+    name: str
+    url: str
+    language: str | None
+    tags: tuple[str, ...]
+    full_text: bool
+    interval: float = 300.0
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a parsed feed."""
+
+    guid: str
+    link: str | None
+    title: str
+    summary: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class Document:
+    """What the matcher reads: a title and a body of plain text."""
+
+    title: str
+    text: str
+    language: str | None = None
+    url: str | None = None
+    feed: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A new article ready to be stored: the document plus where it came from."""
+
+    feed_id: int
+    guid: str
+    url: str
+    canonical_url: str
+    document: Document
+    text_source: str  # "page" or "feed"
+    text_note: str | None  # why the page text was not used, when it was not
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    term: str
+    field: str  # "title" or "text"
+    snippet: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    score: float
+    evidence: tuple[Evidence, ...]
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A stored hit on its way to one channel."""
+
+    delivery_id: int
+    channel: str
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    headline: str
+    source: str
+    url: str
+    published: datetime | None
+    evidence: tuple[Evidence, ...]

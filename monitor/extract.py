@@ -1,0 +1,46 @@
+"""Page HTML -> plain text, with trafilatura (main content only, no boilerplate)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import lxml.html
+import trafilatura
+from lxml.etree import ParserError
+
+_SPACE = re.compile(r"[ \t\r\f\v]+")
+
+
+@dataclass(frozen=True)
+class ExtractedPage:
+    title: str
+    text: str
+
+
+def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | None:
+    """The article's title and main text, or None when trafilatura finds no text."""
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=True
+        )
+    except (ValueError, TypeError, ParserError):
+        return None
+    text = (getattr(doc, "text", None) or "").strip()
+    if not text:
+        return None
+    return ExtractedPage(title=(getattr(doc, "title", None) or "").strip(), text=text)
+
+
+def fragment_text(fragment: str) -> str:
+    """Text of an HTML fragment (a feed's summary); markup and scripts dropped."""
+    if "<" not in fragment and "&" not in fragment:
+        return fragment.strip()
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (ParserError, ValueError):
+        return fragment.strip()
+    for bad in root.xpath("//script|//style"):
+        bad.drop_tree()
+    text = "\n".join(part.strip() for part in root.itertext() if part.strip())
+    return _SPACE.sub(" ", text).strip()

@@ -1,0 +1,1 @@
+"""Notify: route hits to channels, render alerts, deliver them through apprise."""

@@ -1,0 +1,295 @@
+"""Every query the service makes, behind functions that take a Session and return
+frozen values. Writes for one article (article, hits, deliveries) share one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from monitor.config import FeedConfig
+from monitor.entities import Alert, Article, Evidence, FeedRef, Hit, Severity
+from monitor.feeds.urls import url_hash
+from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow, utcnow
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    name: str
+    url: str
+    active: bool
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_status: int | None
+    error_count: int
+    last_error: str | None
+    items_seen: int
+    articles: int
+
+
+@dataclass(frozen=True)
+class HitView:
+    hit_id: int
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    score: float
+    headline: str
+    url: str
+    feed: str
+    created_at: datetime
+    evidence: tuple[Evidence, ...]
+    deliveries: tuple[tuple[str, str], ...]  # (channel, status)
+
+
+def _feed_ref(row: FeedRow) -> FeedRef:
+    return FeedRef(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        language=row.language,
+        tags=tuple(row.tags or ()),
+        full_text=row.full_text,
+        interval=row.interval_seconds,
+        etag=row.etag,
+        last_modified=row.last_modified,
+    )
+
+
+def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> list[FeedRef]:
+    """Make the feeds table agree with feeds.yaml (by name); feeds dropped from the file are
+    deactivated, not deleted, so their articles and hits stay."""
+    rows = {row.name: row for row in session.scalars(select(FeedRow))}
+    wanted = {feed.name for feed in feeds}
+    for feed in feeds:
+        row = rows.get(feed.name)
+        if row is None:
+            row = FeedRow(name=feed.name, error_count=0, items_seen=0)
+            session.add(row)
+        if row.url != feed.url:
+            row.etag = row.last_modified = None
+        row.url = feed.url
+        row.language = feed.language
+        row.tags = list(feed.tags)
+        row.interval_seconds = feed.interval
+        row.full_text = feed.full_text
+        row.active = True
+    for name, row in rows.items():
+        if name not in wanted:
+            row.active = False
+    session.flush()
+    return active_feeds(session)
+
+
+def active_feeds(session: Session) -> list[FeedRef]:
+    rows = session.scalars(select(FeedRow).where(FeedRow.active).order_by(FeedRow.name))
+    return [_feed_ref(row) for row in rows]
+
+
+def feed_ref(session: Session, feed_id: int) -> FeedRef:
+    return _feed_ref(session.get_one(FeedRow, feed_id))
+
+
+def unknown_entries(session: Session, feed_id: int, keys: Iterable[tuple[str, str]]) -> set[str]:
+    """Of (guid, link) pairs, the guids not yet stored for this feed nor under that URL."""
+    pairs = list(keys)
+    guids = [g for g, _ in pairs]
+    hashes = {url_hash(link): g for g, link in pairs}
+    known = set(
+        session.scalars(
+            select(ArticleRow.guid).where(ArticleRow.feed_id == feed_id, ArticleRow.guid.in_(guids))
+        )
+    )
+    for found in session.scalars(
+        select(ArticleRow.url_hash).where(ArticleRow.url_hash.in_(hashes))
+    ):
+        known.add(hashes[found])
+    return {g for g in guids if g not in known}
+
+
+def record_poll(
+    session: Session,
+    feed_id: int,
+    *,
+    status: int | None,
+    error: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    items: int = 0,
+) -> None:
+    row = session.get_one(FeedRow, feed_id)
+    now = utcnow()
+    row.last_checked_at = now
+    row.last_status = status
+    if error is None:
+        row.last_success_at = now
+        row.error_count = 0
+        row.last_error = None
+        row.items_seen += items
+        if etag or last_modified:
+            row.etag, row.last_modified = etag, last_modified
+    else:
+        row.error_count += 1
+        row.last_error = error[:2000]
+
+
+def store_article(
+    session: Session,
+    article: Article,
+    hits: Sequence[Hit],
+    channels: Callable[[Hit], Iterable[str]],
+) -> int | None:
+    """Store an article with its hits and one pending delivery per channel; None if the
+    article was already stored (by guid for this feed, or by canonical URL)."""
+    doc = article.document
+    row = ArticleRow(
+        feed_id=article.feed_id,
+        guid=article.guid,
+        url=article.url,
+        canonical_url=article.canonical_url,
+        url_hash=url_hash(article.canonical_url),
+        title=doc.title,
+        text=doc.text,
+        text_source=article.text_source,
+        text_note=article.text_note,
+        language=doc.language,
+        published_at=article.published,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    for hit in hits:
+        hit_row = HitRow(
+            article_id=row.id,
+            rule_id=hit.rule_id,
+            rule_name=hit.rule_name,
+            severity=int(hit.severity),
+            score=hit.score,
+            evidence=[
+                {"term": e.term, "field": e.field, "snippet": e.snippet} for e in hit.evidence
+            ],
+        )
+        session.add(hit_row)
+        session.flush()
+        for channel in dict.fromkeys(channels(hit)):
+            session.add(
+                DeliveryRow(hit_id=hit_row.id, channel=channel, status="pending", attempts=0)
+            )
+    session.flush()
+    return row.id
+
+
+def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:
+    return tuple(Evidence(term=e["term"], field=e["field"], snippet=e["snippet"]) for e in raw)
+
+
+def due_alerts(session: Session, now: datetime, limit: int = 500) -> list[Alert]:
+    query = (
+        select(DeliveryRow, HitRow, ArticleRow, FeedRow)
+        .join(HitRow, DeliveryRow.hit_id == HitRow.id)
+        .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
+        .order_by(DeliveryRow.id)
+        .limit(limit)
+    )
+    return [
+        Alert(
+            delivery_id=d.id,
+            channel=d.channel,
+            rule_id=h.rule_id,
+            rule_name=h.rule_name,
+            severity=Severity(h.severity),
+            headline=a.title,
+            source=f.name,
+            url=a.url,
+            published=a.published_at,
+            evidence=_evidence(h.evidence),
+        )
+        for d, h, a, f in session.execute(query)
+    ]
+
+
+def mark_sent(session: Session, delivery_id: int) -> None:
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id)
+        .values(status="sent", sent_at=utcnow(), attempts=DeliveryRow.attempts + 1, last_error=None)
+    )
+
+
+def mark_attempt_failed(
+    session: Session, delivery_id: int, error: str, retry_at: datetime | None
+) -> None:
+    """Record a failed send; ``retry_at`` None means give up (status failed)."""
+    values: dict[str, object] = {"attempts": DeliveryRow.attempts + 1, "last_error": error[:2000]}
+    if retry_at is None:
+        values["status"] = "failed"
+    else:
+        values["next_attempt_at"] = retry_at
+    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
+
+
+def delivery_attempts(session: Session, delivery_id: int) -> int:
+    return session.get_one(DeliveryRow, delivery_id).attempts
+
+
+def feed_statuses(session: Session) -> list[FeedStatus]:
+    counts = dict(
+        session.execute(select(ArticleRow.feed_id, func.count()).group_by(ArticleRow.feed_id)).all()
+    )
+    return [
+        FeedStatus(
+            name=r.name,
+            url=r.url,
+            active=r.active,
+            last_checked_at=r.last_checked_at,
+            last_success_at=r.last_success_at,
+            last_status=r.last_status,
+            error_count=r.error_count,
+            last_error=r.last_error,
+            items_seen=r.items_seen,
+            articles=counts.get(r.id, 0),
+        )
+        for r in session.scalars(select(FeedRow).order_by(FeedRow.name))
+    ]
+
+
+def recent_hits(session: Session, since: datetime, rule_id: str | None = None) -> list[HitView]:
+    query = (
+        select(HitRow, ArticleRow, FeedRow)
+        .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .where(HitRow.created_at >= since)
+        .order_by(HitRow.created_at.desc(), HitRow.id.desc())
+    )
+    if rule_id:
+        query = query.where(HitRow.rule_id == rule_id)
+    rows = session.execute(query).all()
+    deliveries: dict[int, list[tuple[str, str]]] = {}
+    ids = [h.id for h, _, _ in rows]
+    for d in session.scalars(select(DeliveryRow).where(DeliveryRow.hit_id.in_(ids))):
+        deliveries.setdefault(d.hit_id, []).append((d.channel, d.status))
+    return [
+        HitView(
+            hit_id=h.id,
+            rule_id=h.rule_id,
+            rule_name=h.rule_name,
+            severity=Severity(h.severity),
+            score=h.score,
+            headline=a.title,
+            url=a.url,
+            feed=f.name,
+            created_at=h.created_at,
+            evidence=_evidence(h.evidence),
+            deliveries=tuple(sorted(deliveries.get(h.id, []))),
+        )
+        for h, a, f in rows
+    ]

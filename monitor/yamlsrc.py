@@ -1,0 +1,128 @@
+"""YAML files read safely, with a way back from a data path to a line and column.
+
+Pydantic reports errors by location (``("match", "any", 2)``); operators need
+``file:line:column``. We keep the composed node tree beside the data to map one to the other.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from monitor.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class YamlSource:
+    path: Path
+    data: Any
+    root: yaml.Node | None
+
+    def locate(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Line and column (1-based) of the value at ``loc``; of its key when ``key``."""
+        node = self.root
+        best = (1, 1) if node is None else _mark(node)
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                found = _child_of_mapping(node, part, key and part == loc[-1])
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                found = node.value[part] if 0 <= part < len(node.value) else None
+            else:
+                found = None
+            if found is None:
+                break
+            node = found
+            best = _mark(node)
+        return best
+
+    def problem(self, loc: Sequence[str | int], message: str, *, key: bool = False) -> Problem:
+        line, column = self.locate(loc, key=key)
+        return Problem(self.path, line, column, message)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _child_of_mapping(node: yaml.MappingNode, part: str | int, want_key: bool) -> yaml.Node | None:
+    for key_node, value_node in node.value:
+        if key_node.value == str(part):
+            found: yaml.Node = key_node if want_key else value_node
+            return found
+    return None
+
+
+def read_yaml(path: Path) -> YamlSource:
+    """Parse ``path`` with the safe loader; syntax errors become a located ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(Problem(path, 0, 0, f"cannot read: {exc.strerror or exc}")) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(Problem(path, 0, 0, f"not UTF-8 text: {exc}")) from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise ConfigError(Problem(path, line, col, f"YAML syntax: {exc.problem}")) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(Problem(path, 0, 0, f"YAML: {exc}")) from exc
+    return YamlSource(path, data, root)
+
+
+def validation_problems(
+    source: YamlSource,
+    error: ValidationError,
+    model: type[BaseModel],
+    prefix: Sequence[str | int] = (),
+) -> list[Problem]:
+    """Turn pydantic's errors into located problems, with a did-you-mean for unknown keys."""
+    problems = []
+    for err in error.errors():
+        loc = [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))]
+        if err["type"] == "extra_forbidden":
+            name = str(loc[-1])
+            hint = _did_you_mean(name, _field_names(model, err["loc"][:-1]))
+            problems.append(source.problem(loc, f"unknown key {name!r}{hint}", key=True))
+        else:
+            where = ".".join(str(p) for p in loc[len(prefix) :]) or "file"
+            problems.append(source.problem(loc, f"{where}: {err['msg']}"))
+    return problems
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic inserts the union member's name (e.g. "MatchBlock", "str") into loc.
+    return isinstance(part, str) and (part[:1].isupper() or part in {"str", "list[...]"})
+
+
+def _field_names(model: type[BaseModel], loc: Iterable[Any]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or _is_union_tag(part):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        current = next(
+            (
+                a
+                for a in getattr(annotation, "__args__", (annotation,))
+                if hasattr(a, "model_fields")
+            ),
+            annotation,
+        )
+    return list(getattr(current, "model_fields", {}))
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
