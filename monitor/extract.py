@@ -10,6 +10,7 @@ import trafilatura
 from lxml.etree import ParserError
 
 _SPACE = re.compile(r"[ \t\r\f\v]+")
+_BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ def fragment_text(fragment: str) -> str:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (ParserError, ValueError):
         return fragment.strip()
-    for bad in root.xpath("//script|//style"):
+    for bad in root.xpath(".//script|.//style"):
         bad.drop_tree()
-    text = "\n".join(part.strip() for part in root.itertext() if part.strip())
-    return _SPACE.sub(" ", text).strip()
+    for block in root.iter(*_BLOCKS):
+        block.tail = "\n" + (block.tail or "")
+    lines = (_SPACE.sub(" ", line).strip() for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)

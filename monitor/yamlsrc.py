@@ -86,8 +86,14 @@ def validation_problems(
 ) -> list[Problem]:
     """Turn pydantic's errors into located problems, with a did-you-mean for unknown keys."""
     problems = []
-    for err in error.errors():
-        loc = [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))]
+    errors = [(err, [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))])
+              for err in error.errors()]
+    for err, loc in errors:
+        if err["type"] in _WRONG_KIND and any(
+            other["type"] not in _WRONG_KIND and other_loc[: len(loc)] == loc
+            for other, other_loc in errors
+        ):
+            continue  # a union member that did not apply; the other member's error says more
         if err["type"] == "extra_forbidden":
             name = str(loc[-1])
             hint = _did_you_mean(name, _field_names(model, err["loc"][:-1]))
@@ -98,9 +104,15 @@ def validation_problems(
     return problems
 
 
+_WRONG_KIND = frozenset({"string_type", "model_type", "dict_type", "list_type"})
+
+
 def _is_union_tag(part: Any) -> bool:
-    # pydantic inserts the union member's name (e.g. "MatchBlock", "str") into loc.
-    return isinstance(part, str) and (part[:1].isupper() or part in {"str", "list[...]"})
+    # pydantic puts union members' names ("MatchBlock", "str", "constrained-str",
+    # "function-after[...]") into loc; our own field names are plain lower-case identifiers.
+    return isinstance(part, str) and (
+        part[:1].isupper() or not part.isidentifier() or part == "str"
+    )
 
 
 def _field_names(model: type[BaseModel], loc: Iterable[Any]) -> list[str]:

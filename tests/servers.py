@@ -1,0 +1,179 @@
+"""Real servers on loopback for the tests: feeds and pages, webhook receivers, SMTP."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    trickle: float = 0.0  # seconds between bytes, for slow-server tests
+    gzip: bool = False
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class HTTPServer:
+    """Serves ``routes`` (path -> Route) and records every request it receives."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self.post_status = 200
+        self.post_body = b"{}"
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _record(self) -> Request:
+                length = int(self.headers.get("Content-Length") or 0)
+                req = Request(self.command, self.path, dict(self.headers), self.rfile.read(length))
+                outer.requests.append(req)
+                return req
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._record()
+                outer._serve(self)
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._record()
+                self.send_response(outer.post_status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(outer.post_body)))
+                self.end_headers()
+                self.wfile.write(outer.post_body)
+
+        self._server = _Server((host, 0), Handler)
+        self.host = host
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        route = self.routes.get(handler.path) or self.routes.get(handler.path.split("?", 1)[0])
+        if route is None:
+            handler.send_error(404)
+            return
+        if route.etag and handler.headers.get("If-None-Match") == route.etag:
+            handler.send_response(304)
+            handler.send_header("ETag", route.etag)
+            handler.end_headers()
+            return
+        body = gzip.compress(route.body) if route.gzip else route.body
+        handler.send_response(route.status)
+        for key, value in route.headers.items():
+            handler.send_header(key, value)
+        if route.etag:
+            handler.send_header("ETag", route.etag)
+        if route.gzip:
+            handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        try:
+            if route.trickle:
+                for i in range(len(body)):
+                    handler.wfile.write(body[i : i + 1])
+                    handler.wfile.flush()
+                    time.sleep(route.trickle)
+            else:
+                handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def posted_json(self) -> list[dict[str, Any]]:
+        return [json.loads(r.body) for r in self.requests if r.method == "POST"]
+
+    def start(self) -> HTTPServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def http_server(host: str = "127.0.0.1") -> Iterator[HTTPServer]:
+    server = HTTPServer(host).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class SMTPSink:
+    """aiosmtpd on loopback; ``messages`` holds every message received."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Message] = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                outer.messages.append(message_from_bytes(envelope.content))
+                return "250 OK"
+
+        self.port = free_port()
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> SMTPSink:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def url(self, to: str = "desk@example.org") -> str:
+        return f"mailto://127.0.0.1:{self.port}?mode=insecure&from=monitor@example.org&to={to}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

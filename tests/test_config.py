@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import pytest
+
+from monitor.config import SETTINGS, Config, load_feeds, parse_duration
+from monitor.errors import ConfigError
+from tests.conftest import REPO
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_follow_the_contract() -> None:
+    config = Config.from_env({})
+    assert config.database_url == "sqlite:///monitor.db"
+    assert config.feeds_path == Path("./feeds.yaml")
+    assert config.rules_dir == Path("./rules")
+    assert config.channels == {}
+
+
+def test_channels_come_from_environment_lower_cased_with_several_urls() -> None:
+    config = Config.from_env({
+        "MONITOR_CHANNEL_DESK": "json://127.0.0.1:9/a, mailto://x@example.org",
+        "MONITOR_CHANNEL_ADMIN": "json://127.0.0.1:9/b",
+        "OTHER": "x",
+    })
+    assert config.channels == {
+        "desk": ("json://127.0.0.1:9/a", "mailto://x@example.org"),
+        "admin": ("json://127.0.0.1:9/b",),
+    }
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"MONITOR_CHANNEL_DESK": " , "}, "MONITOR_CHANNEL_DESK: empty"),
+    ({"MONITOR_FETCH_TIMEOUT": "soon"}, "MONITOR_FETCH_TIMEOUT: 'soon' is not a number"),
+    ({"MONITOR_CONCURRENCY": "0"}, "MONITOR_CONCURRENCY: must be greater than 0"),
+    ({"MONITOR_LOG_LEVEL": "loud"}, "MONITOR_LOG_LEVEL"),
+])
+def test_bad_environment_names_the_variable(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        Config.from_env(env)
+
+
+def test_feed_defaults(tmp_path: Path) -> None:
+    feeds = load_feeds(write(tmp_path, "- url: https://example.org/rss\n  name: Example\n"))
+    assert feeds[0].interval == 300
+    assert feeds[0].full_text is True
+    assert feeds[0].tags == ()
+
+
+@pytest.mark.parametrize("raw, seconds", [("90s", 90), ("10m", 600), ("2h", 7200), (5, 300),
+                                          ("1d", 86400)])
+def test_durations(raw: object, seconds: float) -> None:
+    assert parse_duration(raw) == seconds
+
+
+def test_feed_errors_name_file_line_column_and_suggest(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - url: https://example.org/rss\n    name: A\n"
+                           "  - url: ftp://example.org/x\n    name: B\n    intervall: 5m\n")
+    with pytest.raises(ConfigError) as err:
+        load_feeds(path)
+    messages = [str(p) for p in err.value.problems]
+    assert f"{path}:4:10: 1.url: Value error, 'ftp://example.org/x' is not an http(s) URL" in messages
+    assert f"{path}:6:5: unknown key 'intervall' (did you mean 'interval'?)" in messages
+
+
+def test_duplicate_feed_names_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "- {url: 'https://a.example/rss', name: Same}\n"
+                           "- {url: 'https://b.example/rss', name: Same}\n")
+    with pytest.raises(ConfigError, match=r":2:\d+: duplicate feed name 'Same'"):
+        load_feeds(path)
+
+
+def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
+    path = write(tmp_path, "- url: https://a.example/rss\n  name: [unclosed\n")
+    with pytest.raises(ConfigError, match=rf"{path}:\d+:\d+: YAML syntax"):
+        load_feeds(path)
+
+
+def test_missing_feeds_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml:0:0: cannot read"):
+        load_feeds(tmp_path / "nope.yaml")
+
+
+def test_shipped_feeds_cover_three_languages() -> None:
+    feeds = load_feeds(REPO / "feeds.yaml")
+    assert len(feeds) >= 10
+    assert {f.language for f in feeds} >= {"en", "ru", "uk"}
+    assert all(f.url.startswith("https://") for f in feeds)
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [s.env for s in SETTINGS if f"`{s.env}`" not in readme]
+    assert not missing, f"README lacks settings {missing}; paste the output of `monitor settings`"

@@ -1,0 +1,116 @@
+import asyncio
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from apprise.plugins.slack import NotifySlack
+
+from monitor.config import FeedConfig
+from monitor.entities import Alert, Article, Document, Evidence, Hit, Severity
+from monitor.errors import DeliveryError
+from monitor.notify.channels import Channels
+from monitor.notify.deliver import MAX_ATTEMPTS, Sender, deliver_due, retry_at
+from monitor.store import repository as repo
+from monitor.store.db import session_factory
+from monitor.store.models import utcnow
+from tests.servers import SMTPSink, http_server
+
+HOSTILE = "Troops <!channel> <@U024BE7LH> <https://evil.example|click> & more"
+
+
+def alert(channel: str = "desk", headline: str = "Belarus moves brigades") -> Alert:
+    return Alert(1, channel, "troop-movements", "Troop movements", Severity.high, headline,
+                 "Daily Test", "http://e.org/a", datetime(2026, 11, 20, tzinfo=UTC),
+                 (Evidence("brigade*", "text", "two brigades <!here> moved"),))
+
+
+def test_json_webhook_receives_the_alert() -> None:
+    with http_server() as hook:
+        sender = Sender(Channels({"desk": (f"json://127.0.0.1:{hook.port}/hook",)}), print)
+        sender.send(alert())
+        [payload] = hook.posted_json()
+    assert payload["title"] == "[high] Troop movements: Belarus moves brigades"
+    assert "Link: http://e.org/a" in payload["message"]
+    assert "brigade* (text): two brigades <!here> moved" in payload["message"]
+
+
+def test_slack_plugin_gets_escaped_text_so_nobody_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
+    with http_server() as slack:
+        slack.post_body = b"ok"
+        monkeypatch.setattr(NotifySlack, "webhook_url", slack.url("/services"))
+        url = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
+        Sender(Channels({"desk": (url,)}), print).send(alert(headline=HOSTILE))
+        [payload] = slack.posted_json()
+    raw = json.dumps(payload)
+    for dangerous in ("<!channel>", "<!here>", "<@U024BE7LH>", "<https://evil.example|click>"):
+        assert dangerous not in raw
+    attachment = payload["attachments"][0]
+    assert "&lt;!channel&gt;" in attachment["title"] and "&amp; more" in attachment["title"]
+    assert "&lt;!here&gt;" in attachment["text"]
+    assert payload["mrkdwn"] is False
+
+
+def test_email_arrives_as_plain_text_without_header_injection() -> None:
+    smtp = SMTPSink().start()
+    try:
+        sender = Sender(Channels({"email": (smtp.url(),)}), print)
+        sender.send(alert("email", headline="Hi\r\nBcc: victim@example.org <script>x</script>"))
+        [message] = smtp.messages
+    finally:
+        smtp.stop()
+    assert message["Subject"] == "[high] Troop movements: Hi Bcc: victim@example.org <script>x</script>"
+    assert message["Bcc"] is None
+    assert message.get_content_type() == "text/plain"
+    assert "Link: http://e.org/a" in message.get_payload(decode=True).decode()
+
+
+def test_failing_channel_raises_with_its_name() -> None:
+    with http_server() as hook:
+        hook.post_status = 500
+        sender = Sender(Channels({"desk": (f"json://127.0.0.1:{hook.port}/hook",)}), print)
+        with pytest.raises(DeliveryError, match="channel 'desk'"):
+            sender.send(alert())
+
+
+def test_unconfigured_channel_says_which_variable_to_set() -> None:
+    sender = Sender(Channels({"desk": ("json://127.0.0.1:9/x",)}), print)
+    with pytest.raises(DeliveryError, match="not configured \\(set MONITOR_CHANNEL_SLACK\\)"):
+        sender.send(alert("slack"))
+
+
+def test_no_channels_at_all_prints_alerts() -> None:
+    out = io.StringIO()
+    Sender(Channels({}), out.write).send(alert("anything"))
+    assert "[high] Troop movements: Belarus moves brigades" in out.getvalue()
+
+
+def test_retry_schedule_backs_off_then_gives_up() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    delays = [retry_at(n, now) for n in range(1, MAX_ATTEMPTS + 1)]
+    assert delays[-1] is None
+    steps = [d - now for d in delays[:-1] if d]
+    assert steps == sorted(steps) and steps[0] == timedelta(minutes=1)
+
+
+def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
+        art = Article(feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"),
+                      "page", None, None)
+        hit = Hit("r", "R", Severity.low, 1.0, (), ("good", "bad"))
+        repo.store_article(s, art, [hit], lambda h: h.channels)
+    with http_server() as good, http_server() as bad:
+        bad.post_status = 500
+        channels = Channels({"good": (f"json://127.0.0.1:{good.port}/",),
+                             "bad": (f"json://127.0.0.1:{bad.port}/",)})
+        report = asyncio.run(deliver_due(sessions, Sender(channels, print)))
+        assert (report.sent, report.retrying, report.failed) == (1, 1, 0)
+        assert len(good.posted_json()) == 1
+        again = asyncio.run(deliver_due(sessions, Sender(channels, print)))
+        assert (again.sent, again.retrying) == (0, 0)  # the retry is not due yet
+        assert len(good.posted_json()) == 1  # and the good channel is never resent
+    with sessions() as s:
+        [view] = repo.recent_hits(s, utcnow() - timedelta(hours=1))
+    assert view.deliveries == (("bad", "pending"), ("good", "sent"))

@@ -1,0 +1,110 @@
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from monitor.config import FeedConfig
+from monitor.entities import Article, Document, Evidence, Hit, Severity
+from monitor.store import repository as repo
+from monitor.store.db import session_factory
+from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow
+
+
+def feeds(*names: str) -> list[FeedConfig]:
+    return [FeedConfig(url=f"https://{n}.example/rss", name=n) for n in names]
+
+
+def article(feed_id: int, n: int, url: str | None = None) -> Article:
+    link = url or f"https://e.org/story/{n}"
+    return Article(feed_id=feed_id, guid=f"g{n}", url=link, canonical_url=link,
+                   document=Document(f"Title {n}", "Body", "en"), text_source="page",
+                   text_note=None, published=datetime(2026, 11, 20, tzinfo=UTC))
+
+
+HIT = Hit("r1", "Rule one", Severity.high, 2.0,
+          (Evidence("troop*", "text", "…troops moved…"),), ("desk", "email"))
+
+
+def test_sync_feeds_adds_updates_and_deactivates(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        assert [f.name for f in repo.sync_feeds(s, feeds("a", "b"))] == ["a", "b"]
+    with sessions.begin() as s:
+        assert [f.name for f in repo.sync_feeds(s, feeds("b", "c"))] == ["b", "c"]
+        assert s.scalar(select(func.count()).select_from(FeedRow)) == 3
+
+
+def test_article_hits_and_deliveries_are_stored_once(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+    with sessions.begin() as s:
+        assert repo.store_article(s, article(feed.id, 1), [HIT], lambda h: h.channels) is not None
+    with sessions.begin() as s:  # same guid again, and same story under a tracking link
+        assert repo.store_article(s, article(feed.id, 1), [HIT], lambda h: h.channels) is None
+        dup = article(feed.id, 2, url="https://e.org/story/1")
+        dup = Article(**{**dup.__dict__, "canonical_url": "https://e.org/story/1"})
+        assert repo.store_article(s, dup, [HIT], lambda h: h.channels) is None
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ArticleRow)) == 1
+        assert s.scalar(select(func.count()).select_from(HitRow)) == 1
+        assert sorted(s.scalars(select(DeliveryRow.channel))) == ["desk", "email"]
+
+
+def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+        repo.store_article(s, article(feed.id, 1), [], lambda h: ())
+    with sessions() as s:
+        fresh = repo.unknown_entries(s, feed.id, [
+            ("g1", "https://e.org/other"),                   # known guid
+            ("g9", "https://e.org/story/1?utm_source=rss"),  # known URL
+            ("g2", "https://e.org/story/2"),                  # new
+        ])
+    assert fresh == {"g2"}
+
+
+def test_due_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+        repo.store_article(s, article(feed.id, 1), [HIT], lambda h: h.channels)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    with sessions() as s:
+        alerts = repo.due_alerts(s, now)
+    assert [(a.channel, a.headline, a.source, a.rule_id) for a in alerts] == [
+        ("desk", "Title 1", "a", "r1"), ("email", "Title 1", "a", "r1")]
+    assert alerts[0].evidence == HIT.evidence and alerts[0].published is not None
+    with sessions.begin() as s:
+        repo.mark_sent(s, alerts[0].delivery_id)
+        repo.mark_attempt_failed(s, alerts[1].delivery_id, "boom", now + timedelta(hours=1))
+    with sessions() as s:
+        assert repo.due_alerts(s, now) == []
+        assert len(repo.due_alerts(s, now + timedelta(hours=2))) == 1
+        assert repo.delivery_attempts(s, alerts[1].delivery_id) == 1
+    with sessions.begin() as s:
+        repo.mark_attempt_failed(s, alerts[1].delivery_id, "boom", None)
+    with sessions() as s:
+        assert repo.due_alerts(s, now + timedelta(days=1)) == []
+        [view] = repo.recent_hits(s, now - timedelta(hours=1))
+    assert view.deliveries == (("desk", "sent"), ("email", "failed"))
+
+
+def test_record_poll_success_and_failure(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+    with sessions.begin() as s:
+        repo.record_poll(s, feed.id, status=500, error="fetch: HTTP 500")
+        repo.record_poll(s, feed.id, status=500, error="fetch: HTTP 500")
+    with sessions() as s:
+        [status] = repo.feed_statuses(s)
+    assert (status.error_count, status.last_error, status.last_success_at) == (2, "fetch: HTTP 500", None)
+    with sessions.begin() as s:
+        repo.record_poll(s, feed.id, status=200, etag='"e"', items=3)
+    with sessions() as s:
+        [status] = repo.feed_statuses(s)
+        ref = repo.feed_ref(s, feed.id)
+    assert (status.error_count, status.last_error, status.items_seen) == (0, None, 3)
+    assert ref.etag == '"e"' and status.last_success_at is not None
+    assert status.last_success_at.tzinfo is not None

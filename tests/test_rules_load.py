@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.rules import load_rule, load_rules
+from tests.conftest import REPO
+
+GOOD = "name: Good\nseverity: low\nmatch:\n  any: [troop*]\n"
+
+
+def rule(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    path = rule(tmp_path, "r.yaml", text)
+    with pytest.raises(ConfigError) as err:
+        load_rule(path)
+    return [str(p) for p in err.value.problems]
+
+
+def test_id_defaults_to_file_stem_and_notify_to_default(tmp_path: Path) -> None:
+    loaded = load_rule(rule(tmp_path, "my-rule.yaml", GOOD))
+    assert loaded.id == "my-rule"
+    assert loaded.notify == ("default",)
+
+
+def test_unknown_key_gets_did_you_mean_with_line(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: low\nnotfiy: [desk]\nmatch:\n  any: [a]\n")
+    assert found == [f"{tmp_path / 'r.yaml'}:3:1: unknown key 'notfiy' (did you mean 'notify'?)"]
+
+
+def test_unknown_key_inside_match_block(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  anyy: [a]\n  all: [b]\n")
+    assert found == [f"{tmp_path / 'r.yaml'}:4:3: unknown key 'anyy' (did you mean 'any'?)"]
+
+
+def test_empty_list_is_an_error(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any: []\n")
+    assert len(found) == 1 and ":4:8: match.any: List should have at least 1 item" in found[0]
+
+
+def test_bad_severity_is_located(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: urgent\nmatch:\n  any: [a]\n")
+    assert ":2:11: severity: Input should be 'info', 'low', 'medium', 'high' or 'critical'" in found[0]
+
+
+def test_bad_term_is_located(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any:\n    - ok\n    - 'tro*op'\n")
+    assert found == [f"{tmp_path / 'r.yaml'}:6:7: term 'tro*op': '*' is allowed only at the end of a word"]
+
+
+def test_a_nested_block_of_none_alone_is_refused_once(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any:\n    - none: [a]\n")
+    assert found == [f"{tmp_path / 'r.yaml'}:5:7: match.any.0: Value error, a match block needs "
+                     "'all' or 'any' (a rule cannot fire on 'none' alone)"]
+
+
+def test_none_alone_is_refused(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  none: [a]\n")
+    assert "needs 'all' or 'any'" in found[0]
+
+
+def test_a_broken_file_never_stops_the_others(tmp_path: Path) -> None:
+    rule(tmp_path, "a.yaml", GOOD)
+    rule(tmp_path, "b.yaml", "name: [broken\n")
+    rule(tmp_path, "c.yaml", GOOD.replace("Good", "Also good"))
+    rule(tmp_path, "notes.txt", "not a rule")
+    result = load_rules(tmp_path)
+    assert [r.id for r in result.rules] == ["a", "c"]
+    assert len(result.problems) == 1 and str(result.problems[0]).startswith(f"{tmp_path / 'b.yaml'}:")
+
+
+def test_duplicate_ids_are_reported(tmp_path: Path) -> None:
+    rule(tmp_path, "a.yaml", "id: same\n" + GOOD)
+    rule(tmp_path, "b.yaml", "id: same\n" + GOOD)
+    result = load_rules(tmp_path)
+    assert [r.id for r in result.rules] == ["same"]
+    assert "duplicate rule id 'same'" in str(result.problems[0])
+
+
+def test_missing_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nowhere:0:0: rules directory does not exist"):
+        load_rules(tmp_path / "nowhere")
+
+
+def test_shipped_rules_load_cleanly() -> None:
+    result = load_rules(REPO / "rules")
+    assert result.problems == []
+    assert {"troop-movements", "belarus-border-activity"} <= {r.id for r in result.rules}
+
+
+def test_a_number_where_a_term_belongs_is_reported(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any: [5]\n")
+    assert found and all(":4:9: match.any.0: Input should be a valid" in f for f in found)
