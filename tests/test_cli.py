@@ -1,0 +1,180 @@
+"""End-to-end: the real ``monitor`` command in a subprocess, against loopback servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, REPO
+from tests.servers import http_server, wait_for
+from tests.site import news_site
+
+RULES = ("troop-movements", "belarus-border-activity")
+
+
+def monitor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "monitor", *args], env=full_env, cwd=cwd or REPO,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def service_env(site_feeds: Path, database_url: str, hook_port: int | None) -> dict[str, str]:
+    env = {"MONITOR_DATABASE_URL": database_url, "MONITOR_FEEDS": str(site_feeds),
+           "MONITOR_RULES": str(REPO / "rules")}
+    if hook_port:
+        env["MONITOR_CHANNEL_DEFAULT"] = f"json://127.0.0.1:{hook_port}/hook"
+    return env
+
+
+def test_run_once_twice_alerts_each_story_once(database_url: str, tmp_path: Path) -> None:
+    with news_site() as site, http_server() as hook:
+        env = service_env(site.feeds_yaml(tmp_path / "feeds.yaml"), database_url, hook.port)
+        first = monitor("run", "--once", env=env)
+        alerts = hook.posted_json()
+        second = monitor("run", "--once", env=env)
+        after = hook.posted_json()
+
+    assert first.returncode == 0, first.stderr
+    assert f"feed failed: Broken Test: fetch: {site.news.url('/broken.xml')}: HTTP 500" in first.stderr
+    assert "4 feeds polled (1 failed), 6 new articles" in first.stderr
+    headlines = {a["title"] for a in alerts}
+    assert "[high] Troop movements: Belarus moves brigades to Ukrainian border" in headlines
+    assert "[high] Belarus border activity: Belarus moves brigades to Ukrainian border" in headlines
+    troops = next(a for a in alerts if a["title"].startswith("[high] Troop movements: Belarus"))
+    body = troops["message"]
+    assert "Rule: Troop movements (troop-movements), severity high" in body
+    assert "Source: Daily Test" in body
+    assert f"Link: {site.news.url('/a/troops?utm_source=rss')}" in body
+    assert "- brigade* (title): Belarus moves brigades to Ukrainian border" in body
+    assert "- deploy* (text): " in body and "describing the deployment as a snap" in body
+    assert not any("Library" in a["title"] for a in alerts)
+    assert len(alerts) == len({a["title"] for a in alerts})  # one alert per rule and story
+
+    assert second.returncode == 0, second.stderr
+    assert "0 new articles, 0 hits; alerts: 0 sent" in second.stderr
+    assert after == alerts
+
+
+def test_without_channels_alerts_go_to_stdout(tmp_path: Path) -> None:
+    with news_site() as site:
+        env = service_env(site.feeds_yaml(tmp_path / "f.yaml", broken=False),
+                          f"sqlite:///{tmp_path / 'm.db'}", None)
+        done = monitor("run", "--once", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "[high] Troop movements: Belarus moves brigades to Ukrainian border" in done.stdout
+    assert "Why it matched:" in done.stdout
+
+
+def test_undelivered_alerts_make_run_once_fail(tmp_path: Path) -> None:
+    with news_site() as site, http_server() as hook:
+        hook.post_status = 500
+        env = service_env(site.feeds_yaml(tmp_path / "f.yaml"), f"sqlite:///{tmp_path / 'm.db'}",
+                          hook.port)
+        done = monitor("run", "--once", env=env)
+    assert done.returncode == 3
+    assert "alerts not delivered" in done.stderr and "channel 'default'" in done.stderr
+
+
+def test_broken_config_exits_non_zero_with_location(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("- name: A\n  url: gopher://x\n", encoding="utf-8")
+    done = monitor("run", "--once", env={"MONITOR_FEEDS": str(feeds),
+                                         "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"})
+    assert done.returncode == 1
+    assert f"error: {feeds}:2:8: 0.url: Value error, 'gopher://x' is not an http(s) URL" in done.stderr
+    bad_env = monitor("run", "--once", env={"MONITOR_FETCH_TIMEOUT": "x"})
+    assert bad_env.returncode == 1 and "MONITOR_FETCH_TIMEOUT: 'x' is not a number" in bad_env.stderr
+
+
+def test_match_json_reports_both_shipped_rules_on_the_corpus() -> None:
+    paths = sorted(str(p) for p in CORPUS.glob("*.txt"))
+    done = monitor("match", "--json", *paths)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["input"] for line in lines] == paths
+    for line in lines:
+        fired = {h["rule"]: h for h in line["hits"]}
+        assert set(RULES) <= set(fired), line["input"]
+        for hit in fired.values():
+            assert hit["score"] > 0 and hit["evidence"][0]["term"] and hit["evidence"][0]["snippet"]
+
+
+def test_match_reads_html_and_stdin(tmp_path: Path) -> None:
+    from tests.content import QUIET_TEXT, TROOPS_TEXT, page
+
+    html = tmp_path / "a.html"
+    html.write_bytes(page("Belarus moves brigades", TROOPS_TEXT))
+    done = monitor("match", str(html), "-", stdin="Library news\n" + " ".join(QUIET_TEXT))
+    assert done.returncode == 0, done.stderr
+    assert "troop-movements (high, score" in done.stdout
+    assert "-: 'Library news'\n  no rule fires" in done.stdout
+
+
+def test_match_names_a_missing_input(tmp_path: Path) -> None:
+    done = monitor("match", str(tmp_path / "nope.txt"))
+    assert done.returncode == 1 and f"error: {tmp_path / 'nope.txt'}: No such file" in done.stderr
+
+
+def test_rules_check(tmp_path: Path) -> None:
+    ok = monitor("rules", "check")
+    assert ok.returncode == 0 and "0 problems" in ok.stderr
+    (tmp_path / "bad.yaml").write_text("name: X\nseverity: high\nmatch:\n  al: [x]\n", "utf-8")
+    bad = monitor("rules", "check", str(tmp_path))
+    assert bad.returncode == 1
+    assert f"{tmp_path / 'bad.yaml'}:4:3: unknown key 'al' (did you mean 'all'?)" in bad.stdout
+
+
+def test_hits_feeds_and_db_commands(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    with news_site() as site, http_server() as hook:
+        env = service_env(site.feeds_yaml(tmp_path / "f.yaml"), db, hook.port)
+        assert monitor("db", "upgrade", env=env).returncode == 0
+        assert monitor("run", "--once", env=env).returncode == 0
+        hits = monitor("hits", "--rule", "troop-movements", "--since", "1h", env=env)
+        feeds = monitor("feeds", "list", env=env)
+    assert hits.returncode == 0
+    assert "[high] troop-movements: Belarus moves brigades to Ukrainian border (Daily Test)" in hits.stdout
+    assert "alerts: default:sent" in hits.stdout
+    assert "belarus-border-activity" not in hits.stdout
+    assert feeds.returncode == 0
+    assert "Broken Test" in feeds.stdout and "last error: fetch:" in feeds.stdout
+
+
+def test_settings_table_is_the_readme_table() -> None:
+    done = monitor("settings")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert done.stdout.strip() in readme
+
+
+def test_service_polls_alerts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    with news_site() as site, http_server() as hook:
+        env = service_env(site.feeds_yaml(tmp_path / "f.yaml"), f"sqlite:///{tmp_path / 'm.db'}",
+                          hook.port)
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | env
+        proc = subprocess.Popen([sys.executable, "-m", "monitor", "run"], cwd=REPO, env=full_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert wait_for(lambda: len(hook.posted_json()) >= 5, timeout=60)
+            proc.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            _out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert time.monotonic() - started < 25
+    assert "service started: 4 feeds scheduled" in err and "stopped" in err
+
+
+@pytest.mark.parametrize("command", [["--help"], ["run", "--help"], ["match", "--help"]])
+def test_help_works(command: list[str]) -> None:
+    assert monitor(*command).returncode == 0
