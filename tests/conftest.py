@@ -33,8 +33,10 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, dropped at the end."""
     admin_url = _pg_admin_url()
     if admin_url is None:
-        pytest.skip(f"PostgreSQL tests skipped: set {PG_ENV} (e.g. "
-                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)")
+        pytest.skip(
+            f"PostgreSQL tests skipped: set {PG_ENV} (e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres)"
+        )
     name = f"monitor_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from html import escape
 
 
@@ -36,7 +36,7 @@ def rss(title: str, items: list[Item]) -> bytes:
 
 def atom(title: str, items: list[Item]) -> bytes:
     entries = "".join(
-        f"<entry><title>{escape(i.title)}</title><link href=\"{escape(i.link)}\"/>"
+        f'<entry><title>{escape(i.title)}</title><link href="{escape(i.link)}"/>'
         f"<id>{escape(i.guid or i.link)}</id><updated>2026-11-20T12:00:00Z</updated>"
         f"<summary>{escape(i.summary)}</summary></entry>"
         for i in items

@@ -59,11 +59,11 @@ class HTTPServer:
                 outer.requests.append(req)
                 return req
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._record()
                 outer._serve(self)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._record()
                 self.send_response(outer.post_status)
                 self.send_header("Content-Type", "application/json")
@@ -145,7 +145,7 @@ class SMTPSink:
         outer = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 outer.messages.append(message_from_bytes(envelope.content))
                 return "250 OK"
 

@@ -19,17 +19,28 @@ from tests.site import news_site
 RULES = ("troop-movements", "belarus-border-activity")
 
 
-def monitor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def monitor(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "monitor", *args], env=full_env, cwd=cwd or REPO,
-                          input=stdin, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        env=full_env,
+        cwd=cwd or REPO,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def service_env(site_feeds: Path, database_url: str, hook_port: int | None) -> dict[str, str]:
-    env = {"MONITOR_DATABASE_URL": database_url, "MONITOR_FEEDS": str(site_feeds),
-           "MONITOR_RULES": str(REPO / "rules")}
+    env = {
+        "MONITOR_DATABASE_URL": database_url,
+        "MONITOR_FEEDS": str(site_feeds),
+        "MONITOR_RULES": str(REPO / "rules"),
+    }
     if hook_port:
         env["MONITOR_CHANNEL_DEFAULT"] = f"json://127.0.0.1:{hook_port}/hook"
     return env
@@ -44,7 +55,9 @@ def test_run_once_twice_alerts_each_story_once(database_url: str, tmp_path: Path
         after = hook.posted_json()
 
     assert first.returncode == 0, first.stderr
-    assert f"feed failed: Broken Test: fetch: {site.news.url('/broken.xml')}: HTTP 500" in first.stderr
+    assert (
+        f"feed failed: Broken Test: fetch: {site.news.url('/broken.xml')}: HTTP 500" in first.stderr
+    )
     assert "4 feeds polled (1 failed), 6 new articles" in first.stderr
     headlines = {a["title"] for a in alerts}
     assert "[high] Troop movements: Belarus moves brigades to Ukrainian border" in headlines
@@ -66,8 +79,11 @@ def test_run_once_twice_alerts_each_story_once(database_url: str, tmp_path: Path
 
 def test_without_channels_alerts_go_to_stdout(tmp_path: Path) -> None:
     with news_site() as site:
-        env = service_env(site.feeds_yaml(tmp_path / "f.yaml", broken=False),
-                          f"sqlite:///{tmp_path / 'm.db'}", None)
+        env = service_env(
+            site.feeds_yaml(tmp_path / "f.yaml", broken=False),
+            f"sqlite:///{tmp_path / 'm.db'}",
+            None,
+        )
         done = monitor("run", "--once", env=env)
     assert done.returncode == 0, done.stderr
     assert "[high] Troop movements: Belarus moves brigades to Ukrainian border" in done.stdout
@@ -77,8 +93,9 @@ def test_without_channels_alerts_go_to_stdout(tmp_path: Path) -> None:
 def test_undelivered_alerts_make_run_once_fail(tmp_path: Path) -> None:
     with news_site() as site, http_server() as hook:
         hook.post_status = 500
-        env = service_env(site.feeds_yaml(tmp_path / "f.yaml"), f"sqlite:///{tmp_path / 'm.db'}",
-                          hook.port)
+        env = service_env(
+            site.feeds_yaml(tmp_path / "f.yaml"), f"sqlite:///{tmp_path / 'm.db'}", hook.port
+        )
         done = monitor("run", "--once", env=env)
     assert done.returncode == 3
     assert "alerts not delivered" in done.stderr and "channel 'default'" in done.stderr
@@ -87,12 +104,19 @@ def test_undelivered_alerts_make_run_once_fail(tmp_path: Path) -> None:
 def test_broken_config_exits_non_zero_with_location(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text("- name: A\n  url: gopher://x\n", encoding="utf-8")
-    done = monitor("run", "--once", env={"MONITOR_FEEDS": str(feeds),
-                                         "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"})
+    done = monitor(
+        "run",
+        "--once",
+        env={"MONITOR_FEEDS": str(feeds), "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"},
+    )
     assert done.returncode == 1
-    assert f"error: {feeds}:2:8: 0.url: Value error, 'gopher://x' is not an http(s) URL" in done.stderr
+    assert (
+        f"error: {feeds}:2:8: 0.url: Value error, 'gopher://x' is not an http(s) URL" in done.stderr
+    )
     bad_env = monitor("run", "--once", env={"MONITOR_FETCH_TIMEOUT": "x"})
-    assert bad_env.returncode == 1 and "MONITOR_FETCH_TIMEOUT: 'x' is not a number" in bad_env.stderr
+    assert (
+        bad_env.returncode == 1 and "MONITOR_FETCH_TIMEOUT: 'x' is not a number" in bad_env.stderr
+    )
 
 
 def test_match_json_reports_both_shipped_rules_on_the_corpus() -> None:
@@ -142,7 +166,10 @@ def test_hits_feeds_and_db_commands(tmp_path: Path) -> None:
         hits = monitor("hits", "--rule", "troop-movements", "--since", "1h", env=env)
         feeds = monitor("feeds", "list", env=env)
     assert hits.returncode == 0
-    assert "[high] troop-movements: Belarus moves brigades to Ukrainian border (Daily Test)" in hits.stdout
+    assert (
+        "[high] troop-movements: Belarus moves brigades to Ukrainian border (Daily Test)"
+        in hits.stdout
+    )
     assert "alerts: default:sent" in hits.stdout
     assert "belarus-border-activity" not in hits.stdout
     assert feeds.returncode == 0
@@ -157,11 +184,18 @@ def test_settings_table_is_the_readme_table() -> None:
 
 def test_service_polls_alerts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with news_site() as site, http_server() as hook:
-        env = service_env(site.feeds_yaml(tmp_path / "f.yaml"), f"sqlite:///{tmp_path / 'm.db'}",
-                          hook.port)
+        env = service_env(
+            site.feeds_yaml(tmp_path / "f.yaml"), f"sqlite:///{tmp_path / 'm.db'}", hook.port
+        )
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | env
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", "run"], cwd=REPO, env=full_env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            cwd=REPO,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert wait_for(lambda: len(hook.posted_json()) >= 5, timeout=60)
             proc.send_signal(signal.SIGTERM)

@@ -22,23 +22,28 @@ def test_defaults_follow_the_contract() -> None:
 
 
 def test_channels_come_from_environment_lower_cased_with_several_urls() -> None:
-    config = Config.from_env({
-        "MONITOR_CHANNEL_DESK": "json://127.0.0.1:9/a, mailto://x@example.org",
-        "MONITOR_CHANNEL_ADMIN": "json://127.0.0.1:9/b",
-        "OTHER": "x",
-    })
+    config = Config.from_env(
+        {
+            "MONITOR_CHANNEL_DESK": "json://127.0.0.1:9/a, mailto://x@example.org",
+            "MONITOR_CHANNEL_ADMIN": "json://127.0.0.1:9/b",
+            "OTHER": "x",
+        }
+    )
     assert config.channels == {
         "desk": ("json://127.0.0.1:9/a", "mailto://x@example.org"),
         "admin": ("json://127.0.0.1:9/b",),
     }
 
 
-@pytest.mark.parametrize("env, fragment", [
-    ({"MONITOR_CHANNEL_DESK": " , "}, "MONITOR_CHANNEL_DESK: empty"),
-    ({"MONITOR_FETCH_TIMEOUT": "soon"}, "MONITOR_FETCH_TIMEOUT: 'soon' is not a number"),
-    ({"MONITOR_CONCURRENCY": "0"}, "MONITOR_CONCURRENCY: must be greater than 0"),
-    ({"MONITOR_LOG_LEVEL": "loud"}, "MONITOR_LOG_LEVEL"),
-])
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({"MONITOR_CHANNEL_DESK": " , "}, "MONITOR_CHANNEL_DESK: empty"),
+        ({"MONITOR_FETCH_TIMEOUT": "soon"}, "MONITOR_FETCH_TIMEOUT: 'soon' is not a number"),
+        ({"MONITOR_CONCURRENCY": "0"}, "MONITOR_CONCURRENCY: must be greater than 0"),
+        ({"MONITOR_LOG_LEVEL": "loud"}, "MONITOR_LOG_LEVEL"),
+    ],
+)
 def test_bad_environment_names_the_variable(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         Config.from_env(env)
@@ -51,25 +56,34 @@ def test_feed_defaults(tmp_path: Path) -> None:
     assert feeds[0].tags == ()
 
 
-@pytest.mark.parametrize("raw, seconds", [("90s", 90), ("10m", 600), ("2h", 7200), (5, 300),
-                                          ("1d", 86400)])
+@pytest.mark.parametrize(
+    "raw, seconds", [("90s", 90), ("10m", 600), ("2h", 7200), (5, 300), ("1d", 86400)]
+)
 def test_durations(raw: object, seconds: float) -> None:
     assert parse_duration(raw) == seconds
 
 
 def test_feed_errors_name_file_line_column_and_suggest(tmp_path: Path) -> None:
-    path = write(tmp_path, "feeds:\n  - url: https://example.org/rss\n    name: A\n"
-                           "  - url: ftp://example.org/x\n    name: B\n    intervall: 5m\n")
+    path = write(
+        tmp_path,
+        "feeds:\n  - url: https://example.org/rss\n    name: A\n"
+        "  - url: ftp://example.org/x\n    name: B\n    intervall: 5m\n",
+    )
     with pytest.raises(ConfigError) as err:
         load_feeds(path)
     messages = [str(p) for p in err.value.problems]
-    assert f"{path}:4:10: 1.url: Value error, 'ftp://example.org/x' is not an http(s) URL" in messages
+    assert (
+        f"{path}:4:10: 1.url: Value error, 'ftp://example.org/x' is not an http(s) URL" in messages
+    )
     assert f"{path}:6:5: unknown key 'intervall' (did you mean 'interval'?)" in messages
 
 
 def test_duplicate_feed_names_are_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "- {url: 'https://a.example/rss', name: Same}\n"
-                           "- {url: 'https://b.example/rss', name: Same}\n")
+    path = write(
+        tmp_path,
+        "- {url: 'https://a.example/rss', name: Same}\n"
+        "- {url: 'https://b.example/rss', name: Same}\n",
+    )
     with pytest.raises(ConfigError, match=r":2:\d+: duplicate feed name 'Same'"):
         load_feeds(path)
 
@@ -81,7 +95,7 @@ def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
 
 
 def test_missing_feeds_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.yaml:0:0: cannot read"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml:0:0: cannot read"):
         load_feeds(tmp_path / "nope.yaml")
 
 

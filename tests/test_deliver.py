@@ -20,9 +20,18 @@ HOSTILE = "Troops <!channel> <@U024BE7LH> <https://evil.example|click> & more"
 
 
 def alert(channel: str = "desk", headline: str = "Belarus moves brigades") -> Alert:
-    return Alert(1, channel, "troop-movements", "Troop movements", Severity.high, headline,
-                 "Daily Test", "http://e.org/a", datetime(2026, 11, 20, tzinfo=UTC),
-                 (Evidence("brigade*", "text", "two brigades <!here> moved"),))
+    return Alert(
+        1,
+        channel,
+        "troop-movements",
+        "Troop movements",
+        Severity.high,
+        headline,
+        "Daily Test",
+        "http://e.org/a",
+        datetime(2026, 11, 20, tzinfo=UTC),
+        (Evidence("brigade*", "text", "two brigades <!here> moved"),),
+    )
 
 
 def test_json_webhook_receives_the_alert() -> None:
@@ -35,7 +44,9 @@ def test_json_webhook_receives_the_alert() -> None:
     assert "brigade* (text): two brigades <!here> moved" in payload["message"]
 
 
-def test_slack_plugin_gets_escaped_text_so_nobody_is_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slack_plugin_gets_escaped_text_so_nobody_is_pinged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with http_server() as slack:
         slack.post_body = b"ok"
         monkeypatch.setattr(NotifySlack, "webhook_url", slack.url("/services"))
@@ -59,7 +70,10 @@ def test_email_arrives_as_plain_text_without_header_injection() -> None:
         [message] = smtp.messages
     finally:
         smtp.stop()
-    assert message["Subject"] == "[high] Troop movements: Hi Bcc: victim@example.org <script>x</script>"
+    assert (
+        message["Subject"]
+        == "[high] Troop movements: Hi Bcc: victim@example.org <script>x</script>"
+    )
     assert message["Bcc"] is None
     assert message.get_content_type() == "text/plain"
     assert "Link: http://e.org/a" in message.get_payload(decode=True).decode()
@@ -97,14 +111,16 @@ def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignor
     sessions = session_factory(engine)
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
-        art = Article(feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"),
-                      "page", None, None)
+        art = Article(
+            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
+        )
         hit = Hit("r", "R", Severity.low, 1.0, (), ("good", "bad"))
         repo.store_article(s, art, [hit], lambda h: h.channels)
     with http_server() as good, http_server() as bad:
         bad.post_status = 500
-        channels = Channels({"good": (f"json://127.0.0.1:{good.port}/",),
-                             "bad": (f"json://127.0.0.1:{bad.port}/",)})
+        channels = Channels(
+            {"good": (f"json://127.0.0.1:{good.port}/",), "bad": (f"json://127.0.0.1:{bad.port}/",)}
+        )
         report = asyncio.run(deliver_due(sessions, Sender(channels, print)))
         assert (report.sent, report.retrying, report.failed) == (1, 1, 0)
         assert len(good.posted_json()) == 1

@@ -81,7 +81,7 @@ def test_connection_refused_is_a_fetch_error() -> None:
         async with make_client("t", 1) as client:
             await fetch(client, "http://127.0.0.1:9/x", max_bytes=10, deadline=5)
 
-    with pytest.raises(FetchError, match="http://127.0.0.1:9/x: ConnectError"):
+    with pytest.raises(FetchError, match=r"http://127\.0\.0\.1:9/x: ConnectError"):
         run(go())
 
 

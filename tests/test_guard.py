@@ -6,11 +6,25 @@ from monitor.errors import BlockedDestination
 from monitor.feeds.guard import LinkGuard, host_port, is_public
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "127.0.0.2", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-    "100.64.0.1", "0.0.0.0", "224.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1",
-    "::ffff:10.0.0.1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.0.0.2",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+    ],
+)
 def test_internal_addresses_are_not_public(address: str) -> None:
     assert not is_public(address)
 
@@ -19,11 +33,20 @@ def test_public_addresses_are_public() -> None:
     assert is_public("93.184.216.34") and is_public("2606:2800:220:1:248:1893:25c8:1946")
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.2/", "http://localhost:8080/x", "http://2130706433/", "http://0x7f000001/",
-    "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://10.0.0.1/admin",
-    "file:///etc/passwd", "ftp://127.0.0.1/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.2/",
+        "http://localhost:8080/x",
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://10.0.0.1/admin",
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x",
+    ],
+)
 def test_internal_links_are_blocked(url: str) -> None:
     with pytest.raises(BlockedDestination):
         asyncio.run(LinkGuard().check(url, origin="feeds.example.org:443"))

@@ -24,9 +24,12 @@ def cycle(config: Config) -> CycleReport:
 
 
 def config_for(site: Site, hook: HTTPServer, database_url: str, tmp_path: Path) -> Config:
-    return Config(database_url=database_url, feeds_path=site.feeds_yaml(tmp_path / "feeds.yaml"),
-                  rules_dir=REPO / "rules",
-                  channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)})
+    return Config(
+        database_url=database_url,
+        feeds_path=site.feeds_yaml(tmp_path / "feeds.yaml"),
+        rules_dir=REPO / "rules",
+        channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
+    )
 
 
 def articles(database_url: str) -> dict[str, ArticleRow]:
@@ -35,8 +38,12 @@ def articles(database_url: str) -> dict[str, ArticleRow]:
     engine = make_engine(database_url)
     with session_factory(engine)() as s:
         rows = {a.title: a for a in s.scalars(select(ArticleRow))}
-        rules = {(a.title, h.rule_id) for h, a in s.execute(
-            select(HitRow, ArticleRow).join(ArticleRow, HitRow.article_id == ArticleRow.id))}
+        rules = {
+            (a.title, h.rule_id)
+            for h, a in s.execute(
+                select(HitRow, ArticleRow).join(ArticleRow, HitRow.article_id == ArticleRow.id)
+            )
+        }
     engine.dispose()
     rows["__hits__"] = rules  # type: ignore[assignment]
     return rows

@@ -4,9 +4,15 @@ from monitor.entities import Alert, Evidence, Severity
 from monitor.notify.render import one_line, render
 
 ALERT = Alert(
-    delivery_id=1, channel="desk", rule_id="troop-movements", rule_name="Troop movements",
-    severity=Severity.high, headline="Belarus moves\r\nbrigades", source="Daily Test",
-    url="http://e.org/a", published=datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
+    delivery_id=1,
+    channel="desk",
+    rule_id="troop-movements",
+    rule_name="Troop movements",
+    severity=Severity.high,
+    headline="Belarus moves\r\nbrigades",
+    source="Daily Test",
+    url="http://e.org/a",
+    published=datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
     evidence=(Evidence("brigade*", "text", "…two mechanised brigades toward…"),),
 )
 
@@ -14,9 +20,14 @@ ALERT = Alert(
 def test_alert_names_rule_headline_source_link_time_and_evidence() -> None:
     message = render(ALERT)
     assert message.title == "[high] Troop movements: Belarus moves brigades"
-    for expected in ("Belarus moves brigades", "Rule: Troop movements (troop-movements), severity high",
-                     "Source: Daily Test", "Published: 2026-11-20 12:00 UTC", "Link: http://e.org/a",
-                     "- brigade* (text): …two mechanised brigades toward…"):
+    for expected in (
+        "Belarus moves brigades",
+        "Rule: Troop movements (troop-movements), severity high",
+        "Source: Daily Test",
+        "Published: 2026-11-20 12:00 UTC",
+        "Link: http://e.org/a",
+        "- brigade* (text): …two mechanised brigades toward…",
+    ):
         assert expected in message.body.splitlines()
 
 

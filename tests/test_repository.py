@@ -15,13 +15,26 @@ def feeds(*names: str) -> list[FeedConfig]:
 
 def article(feed_id: int, n: int, url: str | None = None) -> Article:
     link = url or f"https://e.org/story/{n}"
-    return Article(feed_id=feed_id, guid=f"g{n}", url=link, canonical_url=link,
-                   document=Document(f"Title {n}", "Body", "en"), text_source="page",
-                   text_note=None, published=datetime(2026, 11, 20, tzinfo=UTC))
+    return Article(
+        feed_id=feed_id,
+        guid=f"g{n}",
+        url=link,
+        canonical_url=link,
+        document=Document(f"Title {n}", "Body", "en"),
+        text_source="page",
+        text_note=None,
+        published=datetime(2026, 11, 20, tzinfo=UTC),
+    )
 
 
-HIT = Hit("r1", "Rule one", Severity.high, 2.0,
-          (Evidence("troop*", "text", "…troops moved…"),), ("desk", "email"))
+HIT = Hit(
+    "r1",
+    "Rule one",
+    Severity.high,
+    2.0,
+    (Evidence("troop*", "text", "…troops moved…"),),
+    ("desk", "email"),
+)
 
 
 def test_sync_feeds_adds_updates_and_deactivates(engine) -> None:  # type: ignore[no-untyped-def]
@@ -56,11 +69,15 @@ def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-unty
         [feed] = repo.sync_feeds(s, feeds("a"))
         repo.store_article(s, article(feed.id, 1), [], lambda h: ())
     with sessions() as s:
-        fresh = repo.unknown_entries(s, feed.id, [
-            ("g1", "https://e.org/other"),                   # known guid
-            ("g9", "https://e.org/story/1?utm_source=rss"),  # known URL
-            ("g2", "https://e.org/story/2"),                  # new
-        ])
+        fresh = repo.unknown_entries(
+            s,
+            feed.id,
+            [
+                ("g1", "https://e.org/other"),  # known guid
+                ("g9", "https://e.org/story/1?utm_source=rss"),  # known URL
+                ("g2", "https://e.org/story/2"),  # new
+            ],
+        )
     assert fresh == {"g2"}
 
 
@@ -73,7 +90,9 @@ def test_due_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no-unt
     with sessions() as s:
         alerts = repo.due_alerts(s, now)
     assert [(a.channel, a.headline, a.source, a.rule_id) for a in alerts] == [
-        ("desk", "Title 1", "a", "r1"), ("email", "Title 1", "a", "r1")]
+        ("desk", "Title 1", "a", "r1"),
+        ("email", "Title 1", "a", "r1"),
+    ]
     assert alerts[0].evidence == HIT.evidence and alerts[0].published is not None
     with sessions.begin() as s:
         repo.mark_sent(s, alerts[0].delivery_id)
@@ -99,7 +118,11 @@ def test_record_poll_success_and_failure(engine) -> None:  # type: ignore[no-unt
         repo.record_poll(s, feed.id, status=500, error="fetch: HTTP 500")
     with sessions() as s:
         [status] = repo.feed_statuses(s)
-    assert (status.error_count, status.last_error, status.last_success_at) == (2, "fetch: HTTP 500", None)
+    assert (status.error_count, status.last_error, status.last_success_at) == (
+        2,
+        "fetch: HTTP 500",
+        None,
+    )
     with sessions.begin() as s:
         repo.record_poll(s, feed.id, status=200, etag='"e"', items=3)
     with sessions() as s:

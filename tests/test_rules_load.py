@@ -45,18 +45,26 @@ def test_empty_list_is_an_error(tmp_path: Path) -> None:
 
 def test_bad_severity_is_located(tmp_path: Path) -> None:
     found = problems_of(tmp_path, "name: X\nseverity: urgent\nmatch:\n  any: [a]\n")
-    assert ":2:11: severity: Input should be 'info', 'low', 'medium', 'high' or 'critical'" in found[0]
+    assert (
+        ":2:11: severity: Input should be 'info', 'low', 'medium', 'high' or 'critical'" in found[0]
+    )
 
 
 def test_bad_term_is_located(tmp_path: Path) -> None:
-    found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any:\n    - ok\n    - 'tro*op'\n")
-    assert found == [f"{tmp_path / 'r.yaml'}:6:7: term 'tro*op': '*' is allowed only at the end of a word"]
+    found = problems_of(
+        tmp_path, "name: X\nseverity: low\nmatch:\n  any:\n    - ok\n    - 'tro*op'\n"
+    )
+    assert found == [
+        f"{tmp_path / 'r.yaml'}:6:7: term 'tro*op': '*' is allowed only at the end of a word"
+    ]
 
 
 def test_a_nested_block_of_none_alone_is_refused_once(tmp_path: Path) -> None:
     found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any:\n    - none: [a]\n")
-    assert found == [f"{tmp_path / 'r.yaml'}:5:7: match.any.0: Value error, a match block needs "
-                     "'all' or 'any' (a rule cannot fire on 'none' alone)"]
+    assert found == [
+        f"{tmp_path / 'r.yaml'}:5:7: match.any.0: Value error, a match block needs "
+        "'all' or 'any' (a rule cannot fire on 'none' alone)"
+    ]
 
 
 def test_none_alone_is_refused(tmp_path: Path) -> None:
@@ -71,7 +79,9 @@ def test_a_broken_file_never_stops_the_others(tmp_path: Path) -> None:
     rule(tmp_path, "notes.txt", "not a rule")
     result = load_rules(tmp_path)
     assert [r.id for r in result.rules] == ["a", "c"]
-    assert len(result.problems) == 1 and str(result.problems[0]).startswith(f"{tmp_path / 'b.yaml'}:")
+    assert len(result.problems) == 1 and str(result.problems[0]).startswith(
+        f"{tmp_path / 'b.yaml'}:"
+    )
 
 
 def test_duplicate_ids_are_reported(tmp_path: Path) -> None:

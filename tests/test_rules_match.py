@@ -8,8 +8,14 @@ from monitor.rules.tree import Rule, build_tree
 
 
 def make(rule_id: str, block: dict[str, object], notify: tuple[str, ...] = ("default",)) -> Rule:
-    return Rule(id=rule_id, name=rule_id.title(), severity=Severity.high, notify=notify,
-                match=build_tree(MatchBlock.model_validate(block)), path=Path("x.yaml"))
+    return Rule(
+        id=rule_id,
+        name=rule_id.title(),
+        severity=Severity.high,
+        notify=notify,
+        match=build_tree(MatchBlock.model_validate(block)),
+        path=Path("x.yaml"),
+    )
 
 
 def fired(rules: list[Rule], title: str, text: str = "") -> set[str]:
@@ -57,12 +63,18 @@ def test_yo_is_matched_as_ye() -> None:
 
 def test_evidence_names_terms_fields_and_quotes_the_text() -> None:
     r = make("r", {"all": ["belarus*"], "any": ["brigade*"]}, notify=("desk",))
-    text = ("Intro sentence about nothing in particular. " * 5 + "Two brigades moved north. "
-            + "Closing words. " * 10)
+    text = (
+        "Intro sentence about nothing in particular. " * 5
+        + "Two brigades moved north. "
+        + "Closing words. " * 10
+    )
     [hit] = compile_rules([r]).match(Document("Belarus on alert", text))
     assert hit.channels == ("desk",)
     assert hit.score == 2
-    assert [(e.term, e.field) for e in hit.evidence] == [("belarus*", "title"), ("brigade*", "text")]
+    assert [(e.term, e.field) for e in hit.evidence] == [
+        ("belarus*", "title"),
+        ("brigade*", "text"),
+    ]
     assert "Two brigades moved north." in hit.evidence[1].snippet
     assert hit.evidence[1].snippet.startswith("…") and hit.evidence[1].snippet.endswith("…")
     assert len(hit.evidence[1].snippet) < 240

@@ -28,19 +28,25 @@ def test_both_rules_fire_on_every_corpus_article(matcher, path) -> None:  # type
     assert set(SHIPPED) <= fired(matcher, title, body)
 
 
-@pytest.mark.parametrize("title", [
-    "Russian troops redeployed to Belarus ahead of drills",
-    "Россия перебрасывает войска в Беларусь",
-    "Росія перекидає війська до Білорусі",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Russian troops redeployed to Belarus ahead of drills",
+        "Россия перебрасывает войска в Беларусь",
+        "Росія перекидає війська до Білорусі",
+    ],
+)
 def test_both_rules_in_three_languages(matcher, title: str) -> None:  # type: ignore[no-untyped-def]
     assert set(SHIPPED) <= fired(matcher, title)
 
 
-@pytest.mark.parametrize("title", [
-    "Scout troop moved its summer camp to the lake",
-    "Belarus national hockey team moved to the second round",
-    "Minsk book fair opens with record attendance",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Scout troop moved its summer camp to the lake",
+        "Belarus national hockey team moved to the second round",
+        "Minsk book fair opens with record attendance",
+    ],
+)
 def test_near_misses_do_not_fire(matcher, title: str) -> None:  # type: ignore[no-untyped-def]
     assert fired(matcher, title) == set()
