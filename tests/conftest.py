@@ -15,7 +15,10 @@ from monitor.store.db import make_engine, upgrade
 from monitor.store.models import Base
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+# Real articles the desk must be alerted to: ../shared/corpus beside the checkout, and a copy
+# in tests/corpus so the tests do not depend on what surrounds the repository.
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = SHARED_CORPUS if SHARED_CORPUS.is_dir() else REPO / "tests" / "corpus"
 PG_ENV = "MONITOR_TEST_POSTGRES_URL"
 
 
