@@ -50,6 +50,7 @@ class Document:
     language: str | None = None
     url: str | None = None
     feed: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

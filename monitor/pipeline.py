@@ -149,7 +149,9 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
                 title = title or extracted.title
     if note:
         log.info("article %s: using feed text (%s)", url, note)
-    document = Document(title=title, text=text, language=feed.language, url=url, feed=feed.name)
+    document = Document(
+        title=title, text=text, language=feed.language, url=url, feed=feed.name, tags=feed.tags
+    )
     return Article(
         feed_id=feed.id,
         guid=entry.guid,

@@ -41,6 +41,30 @@ class YamlSource:
             best = _mark(node)
         return best
 
+    def locate_offset(self, loc: Sequence[str | int], offset: int) -> tuple[int, int]:
+        """Line and column of character ``offset`` inside the scalar at ``loc``."""
+        line, column = self.locate(loc)
+        node = self._node(loc)
+        if not isinstance(node, yaml.ScalarNode):
+            return line, column
+        if node.style in ("|", ">"):
+            text = str(node.value)
+            before = text[:offset]
+            indent = node.end_mark.column if node.end_mark.column else column + 1
+            return line + 1 + before.count("\n"), indent + len(before.rsplit("\n", 1)[-1])
+        return line, column + offset + (1 if node.style in ("'", '"') else 0)
+
+    def _node(self, loc: Sequence[str | int]) -> yaml.Node | None:
+        node = self.root
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                node = _child_of_mapping(node, part, False)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                node = node.value[part] if 0 <= part < len(node.value) else None
+            else:
+                return None
+        return node
+
     def problem(self, loc: Sequence[str | int], message: str, *, key: bool = False) -> Problem:
         line, column = self.locate(loc, key=key)
         return Problem(self.path, line, column, message)
@@ -86,8 +110,9 @@ def validation_problems(
 ) -> list[Problem]:
     """Turn pydantic's errors into located problems, with a did-you-mean for unknown keys."""
     problems = []
-    errors = [(err, [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))])
-              for err in error.errors()]
+    errors = [
+        (err, [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))]) for err in error.errors()
+    ]
     for err, loc in errors:
         if err["type"] in _WRONG_KIND and any(
             other["type"] not in _WRONG_KIND and other_loc[: len(loc)] == loc

@@ -32,22 +32,28 @@ def test_atom_entries() -> None:
 
 
 def test_relative_links_resolve_against_the_feed_url() -> None:
-    body = (b'<rss version="2.0"><channel><title>t</title>'
-            b"<item><title>x</title><link>/a/1</link></item></channel></rss>")
+    body = (
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><title>x</title><link>/a/1</link></item></channel></rss>"
+    )
     [entry] = parse_feed(body, "http://news.example.org/rss").entries
     assert entry.link == "http://news.example.org/a/1"
 
 
 def test_items_without_link_or_guid_are_counted_and_skipped() -> None:
-    body = (b'<rss version="2.0"><channel><title>t</title><item><title>no link</title></item>'
-            b"<item><title>ok</title><link>http://e.org/x</link></item></channel></rss>")
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>no link</title></item>'
+        b"<item><title>ok</title><link>http://e.org/x</link></item></channel></rss>"
+    )
     feed = parse_feed(body, "http://e.org/rss")
     assert feed.skipped == 1 and len(feed.entries) == 1
 
 
 def test_malformed_feed_keeps_what_it_could_read() -> None:
-    body = (b'<rss version="2.0"><channel><title>t</title><item><title>ok</title>'
-            b"<link>http://e.org/x</link></item><item><title>broken &bogus; <b></channel>")
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>ok</title>'
+        b"<link>http://e.org/x</link></item><item><title>broken &bogus; <b></channel>"
+    )
     feed = parse_feed(body, "http://e.org/rss")
     assert feed.problem is not None
     assert [e.link for e in feed.entries][:1] == ["http://e.org/x"]

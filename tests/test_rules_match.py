@@ -2,9 +2,10 @@ from pathlib import Path
 
 from monitor.entities import Document, Severity
 from monitor.rules import compile_rules
+from monitor.rules.build import build_tree
 from monitor.rules.match import snippet
 from monitor.rules.model import MatchBlock
-from monitor.rules.tree import Rule, build_tree
+from monitor.rules.tree import Rule
 
 
 def make(rule_id: str, block: dict[str, object], notify: tuple[str, ...] = ("default",)) -> Rule:
@@ -13,7 +14,7 @@ def make(rule_id: str, block: dict[str, object], notify: tuple[str, ...] = ("def
         name=rule_id.title(),
         severity=Severity.high,
         notify=notify,
-        match=build_tree(MatchBlock.model_validate(block)),
+        match=build_tree(MatchBlock.model_validate(block), ("match",), "any"),
         path=Path("x.yaml"),
     )
 

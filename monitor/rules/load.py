@@ -8,9 +8,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from monitor.errors import ConfigError, Problem
+from monitor.rules.build import rule_from_file
 from monitor.rules.model import RuleFile
-from monitor.rules.tree import Rule, TermSyntaxError, rule_from_file
-from monitor.yamlsrc import read_yaml, validation_problems
+from monitor.rules.query import caret
+from monitor.rules.tree import Rule, TermSyntaxError
+from monitor.yamlsrc import YamlSource, read_yaml, validation_problems
 
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -21,9 +23,12 @@ class RuleSet:
 
     rules: list[Rule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    failed_files: set[Path] = field(default_factory=set)
 
 
 def rule_files(directory: Path) -> list[Path]:
+    if directory.is_file():
+        return [directory]
     if not directory.is_dir():
         raise ConfigError(Problem(directory, 0, 0, "rules directory does not exist"))
     return sorted(p for p in directory.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
@@ -42,9 +47,23 @@ def load_rule(path: Path) -> Rule:
     try:
         rule = rule_from_file(spec, default_id=path.stem, path=path)
     except TermSyntaxError as exc:
-        where = exc.args[1] if len(exc.args) > 1 else ("match",)
-        raise ConfigError(source.problem(where, str(exc.args[0]))) from None
+        raise ConfigError(_term_problem(source, exc)) from None
+    from monitor.rules.match import fires_on_nothing
+
+    if fires_on_nothing(rule):
+        where = ("query",) if spec.query is not None else ("match",)
+        raise ConfigError(source.problem(where, "this rule fires on every article"))
     return rule
+
+
+def _term_problem(source: YamlSource, exc: TermSyntaxError) -> Problem:
+    if exc.offset is None:
+        return source.problem(exc.path, str(exc))
+    line, column = source.locate_offset(exc.path, exc.offset)
+    value = source.data
+    for part in exc.path:
+        value = value[part]
+    return Problem(source.path, line, column, f"query: {exc}\n{caret(str(value), exc.offset)}")
 
 
 def load_rules(directory: Path) -> RuleSet:
@@ -56,11 +75,16 @@ def load_rules(directory: Path) -> RuleSet:
             rule = load_rule(path)
         except ConfigError as exc:
             result.problems.extend(exc.problems)
+            result.failed_files.add(path)
             continue
         if rule.id in seen:
+            line, column = read_yaml(path).locate(("id",))
             result.problems.append(
-                Problem(path, 1, 1, f"duplicate rule id {rule.id!r} (also in {seen[rule.id]})")
+                Problem(
+                    path, line, column, f"duplicate rule id {rule.id!r} (also in {seen[rule.id]})"
+                )
             )
+            result.failed_files.add(path)
             continue
         seen[rule.id] = path
         result.rules.append(rule)

@@ -1,133 +1,272 @@
-"""The matching engine: every rule against one document in one pass over its tokens.
+"""The matching engine: every rule against one document in one pass over each field.
 
-Terms are indexed by their first token (exact) or first-token prefix, so the work per
-document grows with its length and the number of term occurrences, not with the rule count.
-Rules are then evaluated only when one of their positive terms occurred.
+Compile: every distinct term pattern gets an id; the first word of each word pattern (its
+"anchor") goes into one Aho-Corasick automaton, regex patterns into one RE2 set.
+Match: each field is folded once and scanned once by the automaton (and the RE2 set); each
+anchor hit is checked for word boundaries and, for phrases and wildcards, by a small
+verifier at that position. Only rules with a positive term among the hits are evaluated.
+So the cost per article grows with its length and its term occurrences, not the rule count.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import ahocorasick
+import re2
 
 from monitor.entities import Document, Evidence, Hit
-from monitor.rules.text import Token, tokenize
-from monitor.rules.tree import Rule, Term, evaluate, positive_terms
+from monitor.rules.text import WORD, fold, is_word_char, offset_map, prepare, to_original
+from monitor.rules.tree import Near, Node, Pattern, Rule, Term, all_terms, positive_terms
 
 SNIPPET_RADIUS = 100
 MAX_EVIDENCE = 5
+MAX_SPANS = 200  # occurrences kept per pattern and field (for NEAR); evidence needs one
 FIELDS = ("title", "text")
+_LITERAL, _PREFIX, _VERIFY = 0, 1, 2
 
 
-@dataclass(frozen=True)
-class Occurrence:
-    term: Term
-    field: str
-    start: int
-    end: int
+@dataclass
+class FieldScan:
+    prepared: str
+    folded: str
+    _starts: list[int] | None = None
+    _words: list[int] | None = None
+
+    def original(self, offset: int) -> int:
+        if len(self.folded) == len(self.prepared):
+            return offset
+        if self._starts is None:
+            self._starts = offset_map(self.prepared)
+        return to_original(self._starts, offset)
+
+    def word_index(self, offset: int) -> int:
+        if self._words is None:
+            self._words = [m.start() for m in WORD.finditer(self.folded)]
+        return bisect.bisect_right(self._words, offset) - 1
+
+
+@dataclass
+class Scan:
+    """Where each pattern occurred: pattern id -> field -> [(start, end)] in folded text."""
+
+    fields: dict[str, FieldScan] = field(default_factory=dict)
+    spans: dict[int, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
+
+    def add(self, pid: int, where: str, start: int, end: int) -> None:
+        found = self.spans.setdefault(pid, {}).setdefault(where, [])
+        if len(found) < MAX_SPANS:
+            found.append((start, end))
 
 
 class Matcher:
-    """Compiled rules. Build once per rule set (``compile``), call ``match`` per document."""
+    """Compiled rules. Build once per rule set (``compile_rules``), call ``match`` per document."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = tuple(r for r in rules if r.enabled)
-        self._exact: dict[str, list[Term]] = defaultdict(list)
-        self._prefix: dict[str, list[Term]] = defaultdict(list)
-        self._rules_by_term: dict[Term, list[int]] = defaultdict(list)
+        self._pids: dict[Pattern, int] = {}
+        self._term_pids: dict[Term, tuple[int, ...]] = {}
+        self._rules_by_pid: dict[int, list[int]] = defaultdict(list)
+        self._positive: list[tuple[Term, ...]] = []
         for index, rule in enumerate(self.rules):
-            for term in set(positive_terms(rule.match)):
-                self._rules_by_term[term].append(index)
-            for term in _all_terms(rule.match):
-                first, is_prefix = term.parts[0]
-                bucket = self._prefix if is_prefix else self._exact
-                if term not in bucket[first]:
-                    bucket[first].append(term)
-        self._prefix_lengths = sorted({len(p) for p in self._prefix})
+            for term in all_terms(rule.match):
+                self._term_pids[term] = tuple(self._pid(p) for p in term.patterns)
+            positive = tuple(dict.fromkeys(positive_terms(rule.match)))
+            self._positive.append(positive)
+            for pid in {pid for term in positive for pid in self._term_pids[term]}:
+                self._rules_by_pid[pid].append(index)
+        self._build_scanners()
 
-    def find(self, doc: Document) -> list[Occurrence]:
-        found: list[Occurrence] = []
-        for field in FIELDS:
-            text = getattr(doc, field)
-            tokens = tokenize(text)
-            for i, token in enumerate(tokens):
-                for term in self._candidates(token.norm):
-                    end = _match_at(term, tokens, i)
-                    if end is not None:
-                        found.append(Occurrence(term, field, token.start, end))
-        return found
+    def _pid(self, pattern: Pattern) -> int:
+        return self._pids.setdefault(pattern, len(self._pids))
 
-    def _candidates(self, norm: str) -> list[Term]:
-        terms = list(self._exact.get(norm, ()))
-        for length in self._prefix_lengths:
-            if length > len(norm):
-                break
-            terms.extend(self._prefix.get(norm[:length], ()))
-        return terms
+    def _build_scanners(self) -> None:
+        anchors: dict[str, list[int]] = defaultdict(list)
+        self._kind: dict[int, int] = {}
+        self._verify: dict[int, re.Pattern[str]] = {}
+        self._regex: list[tuple[int, re2._Regexp]] = []
+        self._regex_set = re2.Set.SearchSet(re2.Options())
+        for pattern, pid in self._pids.items():
+            if pattern.regex is not None:
+                self._regex_set.Add(pattern.regex)
+                self._regex.append((pid, re2.compile(pattern.regex)))
+                continue
+            anchors[pattern.parts[0][0]].append(pid)
+            if len(pattern.parts) > 1:
+                self._kind[pid], self._verify[pid] = _VERIFY, _verifier(pattern)
+            else:
+                self._kind[pid] = _PREFIX if pattern.parts[0][1] else _LITERAL
+        self._automaton = ahocorasick.Automaton()
+        for anchor, pids in anchors.items():
+            self._automaton.add_word(anchor, (len(anchor), tuple(pids)))
+        if anchors:
+            self._automaton.make_automaton()
+        self._regex_set.Compile()
+
+    def scan(self, doc: Document) -> Scan:
+        result = Scan()
+        for where in FIELDS:
+            prepared = prepare(getattr(doc, where))
+            folded = fold(prepared)
+            result.fields[where] = FieldScan(prepared, folded)
+            if len(self._automaton):
+                self._scan_words(folded, where, result)
+            if self._regex and self._regex_set.Match(folded):
+                self._scan_regex(folded, where, result)
+        return result
+
+    def _scan_words(self, folded: str, where: str, result: Scan) -> None:
+        kind, verify = self._kind, self._verify
+        for last, (length, pids) in self._automaton.iter(folded):
+            start = last - length + 1
+            if start and is_word_char(folded, start - 1):
+                continue
+            for pid in pids:
+                k = kind[pid]
+                if k == _LITERAL:
+                    if not is_word_char(folded, last + 1):
+                        result.add(pid, where, start, last + 1)
+                elif k == _PREFIX:
+                    result.add(pid, where, start, last + 1)
+                elif (m := verify[pid].match(folded, start)) is not None:
+                    result.add(pid, where, start, m.end())
+
+    def _scan_regex(self, folded: str, where: str, result: Scan) -> None:
+        for index in self._regex_set.Match(folded):
+            pid, compiled = self._regex[index]
+            for m in compiled.finditer(folded):
+                result.add(pid, where, m.start(), m.end())
 
     def match(self, doc: Document) -> list[Hit]:
-        occurrences = self.find(doc)
-        first: dict[Term, Occurrence] = {}
-        for occ in occurrences:
-            first.setdefault(occ.term, occ)
-        found = frozenset(first)
-        candidates = sorted({i for t in found for i in self._rules_by_term.get(t, ())})
+        scan = self.scan(doc)
+        candidates = sorted({i for pid in scan.spans for i in self._rules_by_pid.get(pid, ())})
         hits = []
         for index in candidates:
             rule = self.rules[index]
-            if evaluate(rule.match, found):
-                hits.append(_hit(rule, doc, [first[t] for t in _ordered_positive(rule, found)]))
+            if not rule.in_scope(doc.language, doc.feed, doc.tags):
+                continue
+            view = _View(self._term_pids, scan)
+            if not view.holds(rule.match):
+                continue
+            matched = [t for t in self._positive[index] if view.has(t)]
+            score = sum(t.weight for t in matched)
+            if rule.threshold is not None and score < rule.threshold:
+                continue
+            hits.append(_hit(rule, score, [view.evidence(t) for t in matched[:MAX_EVIDENCE]]))
         return hits
+
+
+class _View:
+    """One document's scan, read through one rule's terms."""
+
+    def __init__(self, term_pids: dict[Term, tuple[int, ...]], scan: Scan) -> None:
+        self.term_pids = term_pids
+        self.scan = scan
+
+    def fields_of(self, term: Term) -> set[str]:
+        found: set[str] = set()
+        for pid in self.term_pids.get(term, ()):
+            found.update(self.scan.spans.get(pid, ()))
+        return found if term.field == "any" else found & {term.field}
+
+    def has(self, term: Term) -> bool:
+        return bool(self.fields_of(term))
+
+    def holds(self, node: Node) -> bool:
+        if isinstance(node, Term):
+            return self.has(node)
+        if isinstance(node, Near):
+            return self.near(node)
+        results = (self.holds(child) for child in node.children)
+        if node.op == "all":
+            return all(results)
+        if node.op == "any":
+            return any(results)
+        if node.op == "none":
+            return not any(results)
+        return sum(results) >= node.n
+
+    def near(self, node: Near) -> bool:
+        fields = set(FIELDS)
+        for term in node.terms:
+            fields &= self.fields_of(term)
+        for where in sorted(fields):
+            scan = self.scan.fields[where]
+            marks = sorted(
+                (scan.word_index(start), label)
+                for label, term in enumerate(node.terms)
+                for pid in self.term_pids[term]
+                for start, _ in self.scan.spans.get(pid, {}).get(where, ())
+            )
+            if _window_covers(marks, len(node.terms), node.within):
+                return True
+        return False
+
+    def evidence(self, term: Term) -> Evidence:
+        for where in FIELDS:
+            spans = [
+                s
+                for pid in self.term_pids[term]
+                for s in self.scan.spans.get(pid, {}).get(where, ())
+            ]
+            if spans and (term.field in ("any", where)):
+                start, end = min(spans)
+                scan = self.scan.fields[where]
+                text = scan.prepared
+                return Evidence(
+                    term.text, where, snippet(text, scan.original(start), scan.original(end))
+                )
+        return Evidence(term.text, "text", "")
+
+
+def _window_covers(marks: list[tuple[int, int]], labels: int, within: int) -> bool:
+    """Is there a run of word positions at most ``within`` apart holding every label?"""
+    counts: dict[int, int] = defaultdict(int)
+    left = 0
+    for position, label in marks:
+        counts[label] += 1
+        while position - marks[left][0] > within:
+            counts[marks[left][1]] -= 1
+            if counts[marks[left][1]] == 0:
+                del counts[marks[left][1]]
+            left += 1
+        if len(counts) == labels:
+            return True
+    return False
+
+
+def _verifier(pattern: Pattern) -> re.Pattern[str]:
+    pieces = []
+    for word, is_prefix in pattern.parts:
+        pieces.append(re.escape(word) + (r"\w*" if is_prefix else ""))
+    tail = "" if pattern.parts[-1][1] else r"(?!\w)"
+    return re.compile(r"\W+".join(pieces) + tail)
+
+
+def _hit(rule: Rule, score: float, evidence: list[Evidence]) -> Hit:
+    return Hit(
+        rule_id=rule.id,
+        rule_name=rule.name,
+        severity=rule.severity,
+        score=score,
+        evidence=tuple(evidence),
+        channels=rule.notify,
+    )
 
 
 def compile_rules(rules: Iterable[Rule]) -> Matcher:
     return Matcher(rules)
 
 
-def _all_terms(node: object) -> Iterable[Term]:
-    if isinstance(node, Term):
-        yield node
-        return
-    for child in getattr(node, "children", ()):
-        yield from _all_terms(child)
-
-
-def _match_at(term: Term, tokens: Sequence[Token], i: int) -> int | None:
-    """End offset of ``term`` starting at token ``i``, or None."""
-    if i + len(term.parts) > len(tokens):
-        return None
-    for offset, (part, is_prefix) in enumerate(term.parts):
-        norm = tokens[i + offset].norm
-        if not (norm.startswith(part) if is_prefix else norm == part):
-            return None
-    return tokens[i + len(term.parts) - 1].end
-
-
-def _ordered_positive(rule: Rule, found: frozenset[Term]) -> list[Term]:
-    seen: dict[Term, None] = {}
-    for term in positive_terms(rule.match):
-        if term in found:
-            seen.setdefault(term, None)
-    return list(seen)
-
-
-def _hit(rule: Rule, doc: Document, occurrences: list[Occurrence]) -> Hit:
-    evidence = tuple(
-        Evidence(
-            term=o.term.text, field=o.field, snippet=snippet(getattr(doc, o.field), o.start, o.end)
-        )
-        for o in occurrences[:MAX_EVIDENCE]
-    )
-    return Hit(
-        rule_id=rule.id,
-        rule_name=rule.name,
-        severity=rule.severity,
-        score=float(len(occurrences)),
-        evidence=evidence,
-        channels=rule.notify,
-    )
+def fires_on_nothing(rule: Rule) -> bool:
+    """Would the rule fire on an empty document? Then it would fire on every one."""
+    if rule.threshold is not None:
+        return False
+    return _View({}, Scan()).holds(rule.match)
 
 
 _SPACE = re.compile(r"\s+")

@@ -11,27 +11,50 @@ DEFAULT_CHANNEL = "default"
 
 TermText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
+Lower = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
+
+
+class NearSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    terms: list[TermText] = Field(min_length=2)
+    within: int = Field(ge=1, le=200)
 
 
 class MatchBlock(BaseModel):
-    """``all`` of, ``any`` of and ``none`` of a list of terms or nested blocks.
-
-    A block with several keys needs every one of them to hold.
-    """
+    """A block of the match tree; a block with several keys needs every one of them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     all: list[TermText | MatchBlock] | None = Field(default=None, min_length=1)
     any: list[TermText | MatchBlock] | None = Field(default=None, min_length=1)
     none: list[TermText | MatchBlock] | None = Field(default=None, min_length=1)
+    at_least: int | None = Field(default=None, ge=1)
+    of: list[TermText | MatchBlock] | None = Field(default=None, min_length=1)
+    near: NearSpec | None = None
+    query: TermText | None = None
+    field: Literal["title", "text", "any"] | None = None
 
     @model_validator(mode="after")
-    def _not_empty(self) -> MatchBlock:
-        if self.all is None and self.any is None:
+    def _coherent(self) -> MatchBlock:
+        if (self.at_least is None) != (self.of is None):
+            raise ValueError("'at_least: N' and 'of: [...]' go together")
+        if self.at_least is not None and self.of is not None and self.at_least > len(self.of):
+            raise ValueError(f"at_least {self.at_least} of a list of {len(self.of)}: never fires")
+        positive = (self.all, self.any, self.of, self.near, self.query)
+        if all(p is None for p in positive):
             raise ValueError(
-                "a match block needs 'all' or 'any' (a rule cannot fire on 'none' alone)"
+                "a match block needs 'all', 'any', 'at_least'/'of', 'near' or "
+                "'query' (a rule cannot fire on 'none' alone)"
             )
         return self
+
+
+class ExamplesSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: list[TermText] = []
+    no_match: list[TermText] = []
 
 
 class RuleFile(BaseModel):
@@ -42,7 +65,16 @@ class RuleFile(BaseModel):
     description: str = ""
     severity: Literal["info", "low", "medium", "high", "critical"]
     enabled: bool = True
-    notify: tuple[Annotated[str, StringConstraints(to_lower=True, min_length=1)], ...] = Field(
-        default=(DEFAULT_CHANNEL,), min_length=1
-    )
-    match: MatchBlock
+    notify: tuple[Lower, ...] = Field(default=(DEFAULT_CHANNEL,), min_length=1)
+    languages: tuple[Lower, ...] | None = Field(default=None, min_length=1)
+    feeds: tuple[TermText, ...] | None = Field(default=None, min_length=1)
+    match: MatchBlock | None = None
+    query: TermText | None = None
+    threshold: float | None = Field(default=None, gt=0)
+    examples: ExamplesSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_match(self) -> RuleFile:
+        if (self.match is None) == (self.query is None):
+            raise ValueError("give exactly one of 'match' (a tree) or 'query' (a string)")
+        return self

@@ -1,44 +1,97 @@
-"""Normalisation and tokenisation shared by rule terms and documents.
+"""Normalisation shared by rule terms and documents.
 
-Both sides go through the same functions, so a term matches a word exactly when their
-normalised forms agree: NFKC, casefold, ё -> е, Latin accents folded (Cyrillic й kept),
-apostrophe forms unified. Spans point into the original text so evidence can quote it.
+Both sides go through ``fold``: NFKC, casefold, ё -> е, Latin accents folded (Cyrillic й
+and ї kept), apostrophe forms (ʼ ’ ' ` ´) unified, stray combining accents (Russian stress
+marks) dropped. A document is folded once with ``str.translate`` over a per-character table,
+so the folded text usually has the same length as the original and offsets carry over to
+evidence; when a character folds to several (ß -> ss), ``offset_map`` maps them back.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
 
-APOSTROPHES = "'’ʼ`´"
-_WORD = re.compile(rf"\w+(?:[{APOSTROPHES}]\w+)*")
-_APOSTROPHE_TABLE = str.maketrans(dict.fromkeys(APOSTROPHES, "'"))
+APOSTROPHES = "'’ʼ`´‘"
 _LATIN_LIMIT = 0x250  # Basic Latin through Latin Extended-B
+WORD = re.compile(r"\w+(?:'\w+)*")
 
 
-@dataclass(frozen=True)
-class Token:
-    norm: str
-    start: int
-    end: int
+def _fold_char(ch: str) -> str:
+    if ch in APOSTROPHES:
+        return "'"
+    if unicodedata.combining(ch):
+        return ""  # an accent not composed onto a letter (a Russian stress mark)
+    folded = unicodedata.normalize("NFKC", ch).casefold().replace("ё", "е")
+    return folded if folded.isascii() else _strip_latin_accents(folded)
 
 
-@lru_cache(maxsize=200_000)
-def normalize(word: str) -> str:
-    folded = unicodedata.normalize("NFKC", word).casefold()
-    folded = folded.replace("ё", "е").translate(_APOSTROPHE_TABLE)
-    if folded.isascii():
-        return folded
-    return "".join(_fold_latin(ch) for ch in folded)
+def _strip_latin_accents(text: str) -> str:
+    """é -> e, but й, ї and other non-Latin letters keep their marks."""
+    kept, base_is_latin = [], False
+    for c in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(c):
+            if base_is_latin:
+                continue
+        else:
+            base_is_latin = ord(c) < _LATIN_LIMIT
+        kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
-def _fold_latin(ch: str) -> str:
-    if ord(ch) >= _LATIN_LIMIT:
-        return ch
-    return "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+class _FoldTable(dict[int, str]):
+    """ord -> folded text, filled on first use; str.translate calls __missing__."""
+
+    def __missing__(self, key: int) -> str:
+        value = _fold_char(chr(key))
+        self[key] = value
+        return value
 
 
-def tokenize(text: str) -> list[Token]:
-    return [Token(normalize(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+_TABLE = _FoldTable()
+
+
+def prepare(text: str) -> str:
+    """The text evidence quotes from: NFC-composed so that й is one character."""
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Fold prepared text for matching (see the module docstring)."""
+    return text.translate(_TABLE)
+
+
+def offset_map(prepared: str) -> list[int]:
+    """For folded text longer or shorter than ``prepared``: folded offset -> prepared offset
+    for each character start (use with ``to_original``)."""
+    starts, position = [], 0
+    for ch in prepared:
+        starts.append(position)
+        position += len(_TABLE[ord(ch)])
+    return starts
+
+
+def to_original(starts: list[int], folded_offset: int) -> int:
+    return max(0, bisect.bisect_right(starts, folded_offset) - 1)
+
+
+def is_word_char(text: str, index: int) -> bool:
+    """Is text[index] part of a word? An apostrophe is, between two letters (м'ясо)."""
+    if index < 0 or index >= len(text):
+        return False
+    ch = text[index]
+    if ch.isalnum() or ch == "_":
+        return True
+    return (
+        ch == "'"
+        and 0 < index < len(text) - 1
+        and text[index - 1].isalnum()
+        and text[index + 1].isalnum()
+    )
+
+
+def words(folded: str) -> list[str]:
+    return WORD.findall(folded)

@@ -1,38 +1,77 @@
-"""A rule as the engine sees it: metadata plus a boolean tree over parsed terms."""
+"""A rule as the engine sees it: metadata plus a boolean tree over parsed terms.
+
+Node kinds: ``Term`` (a word, ``prefix*``, ``"phrase with wild*"``, or ``re:regex``; with a
+field and a weight), ``Group`` (all / any / none / at_least N), ``Near`` (terms within N
+words of each other). The YAML tree and the query string both build these.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from monitor.entities import Severity
-from monitor.rules.model import MatchBlock, RuleFile
-from monitor.rules.text import tokenize
+import re2
 
-Op = Literal["all", "any", "none"]
+from monitor.entities import Severity
+from monitor.rules.text import fold, prepare, words
+
+Field = Literal["title", "text", "any"]
+Op = Literal["all", "any", "none", "at_least"]
+_WEIGHT = re.compile(r"\^(\d+(?:\.\d+)?)$")
+REGEX_PREFIX = "re:"
 
 
 class TermSyntaxError(ValueError):
-    """A term that cannot be compiled; the loader adds file and line."""
+    """A term or query that cannot be compiled; the loader adds file and line.
+
+    ``path`` is the data path of the offending value, ``offset`` a position inside it.
+    """
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = (), offset: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """What the scanner looks for: folded words (each maybe a prefix), or a regex."""
+
+    parts: tuple[tuple[str, bool], ...] = ()
+    regex: str | None = None
 
 
 @dataclass(frozen=True)
 class Term:
-    """A word, ``prefix*`` or phrase: a sequence of (normalised token, is_prefix)."""
-
     text: str
-    parts: tuple[tuple[str, bool], ...]
+    patterns: tuple[Pattern, ...]
+    field: Field = "any"
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
 class Group:
     op: Op
     children: tuple[Node, ...]
+    n: int = 1
 
 
-Node = Term | Group
+@dataclass(frozen=True)
+class Near:
+    terms: tuple[Term, ...]
+    within: int
+
+
+Node = Term | Group | Near
+
+
+@dataclass(frozen=True)
+class Examples:
+    match: tuple[str, ...] = ()
+    no_match: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,12 +83,26 @@ class Rule:
     match: Node
     description: str = ""
     enabled: bool = True
+    languages: frozenset[str] | None = None
+    feeds: frozenset[str] | None = None  # feed names or tags
+    threshold: float | None = None
+    examples: Examples = field(default_factory=Examples)
     path: Path | None = None
 
+    def in_scope(self, language: str | None, feed: str | None, tags: tuple[str, ...]) -> bool:
+        """Unknown language or feed is in scope: a missed alert is worse than a spare one."""
+        if self.languages and language and language.lower() not in self.languages:
+            return False
+        return not (
+            self.feeds and feed and feed not in self.feeds and not self.feeds.intersection(tags)
+        )
 
-def parse_term(text: str) -> Term:
-    """``troop*``, ``border guard``, ``"Belarus border"``; a ``*`` only ends a word."""
-    body = text.strip()
+
+def parse_term(text: str, field: Field = "any") -> Term:
+    """``troop*``, ``border guard``, ``"Belarus border"^2``, ``re:\\bt\\d+``."""
+    body, weight = _split_weight(text.strip())
+    if body.startswith(REGEX_PREFIX):
+        return Term(text, (_regex_pattern(text, body[len(REGEX_PREFIX) :]),), field, weight)
     if len(body) >= 2 and body[0] == body[-1] == '"':
         body = body[1:-1]
     if '"' in body:
@@ -60,59 +113,49 @@ def parse_term(text: str) -> Term:
         core = piece.rstrip("*")
         if "*" in core:
             raise TermSyntaxError(f"term {text!r}: '*' is allowed only at the end of a word")
-        tokens = [t.norm for t in tokenize(core)]
+        tokens = words(fold(prepare(core)))
         if not tokens:
             raise TermSyntaxError(f"term {text!r}: no letters or digits to match")
         parts.extend((tok, False) for tok in tokens[:-1])
         parts.append((tokens[-1], prefix))
     if not parts:
         raise TermSyntaxError("empty term")
-    return Term(text=text, parts=tuple(parts))
+    patterns = [Pattern(tuple(parts))]
+    if len(parts) > 1 and len(body.split()) == 1:  # ex-soldier: also match exsoldier
+        patterns.append(Pattern((("".join(w for w, _ in parts), parts[-1][1]),)))
+    return Term(text, tuple(patterns), field, weight)
 
 
-def build_tree(block: MatchBlock, path: tuple[str | int, ...] = ("match",)) -> Group:
-    """MatchBlock -> Group; a TermSyntaxError carries the data path in ``args[1]``."""
-    groups: list[Node] = []
-    for op in ("all", "any", "none"):
-        items = getattr(block, op)
-        if items is None:
-            continue
-        children: list[Node] = []
-        for index, item in enumerate(items):
-            where = (*path, op, index)
-            if isinstance(item, MatchBlock):
-                children.append(build_tree(item, where))
-                continue
-            try:
-                children.append(parse_term(item))
-            except TermSyntaxError as exc:
-                raise TermSyntaxError(str(exc), where) from None
-        groups.append(Group(op, tuple(children)))
-    first = groups[0]
-    return first if len(groups) == 1 and isinstance(first, Group) else Group("all", tuple(groups))
+def _split_weight(text: str) -> tuple[str, float]:
+    match = _WEIGHT.search(text)
+    if not match or (text.startswith(REGEX_PREFIX) and not text.endswith(f"/{match.group()}")):
+        return text, 1.0
+    return text[: match.start()], float(match.group(1))
 
 
-def rule_from_file(spec: RuleFile, default_id: str, path: Path | None = None) -> Rule:
-    return Rule(
-        id=spec.id or default_id,
-        name=spec.name,
-        severity=Severity[spec.severity],
-        notify=spec.notify,
-        match=build_tree(spec.match),
-        description=spec.description,
-        enabled=spec.enabled,
-        path=path,
-    )
+def _regex_pattern(text: str, source: str) -> Pattern:
+    if source.startswith("/") and source.endswith("/") and len(source) >= 2:
+        source = source[1:-1]
+    if not source:
+        raise TermSyntaxError(f"term {text!r}: empty regular expression")
+    try:
+        re2.compile(source)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if isinstance(exc.args[0], bytes) else str(exc)
+        raise TermSyntaxError(
+            f"term {text!r}: the regex engine (RE2) refuses it: {detail}"
+        ) from None
+    return Pattern(regex=source)
 
 
-def evaluate(node: Node, found: set[Term] | frozenset[Term]) -> bool:
+def all_terms(node: Node) -> Iterator[Term]:
     if isinstance(node, Term):
-        return node in found
-    if node.op == "all":
-        return all(evaluate(child, found) for child in node.children)
-    if node.op == "any":
-        return any(evaluate(child, found) for child in node.children)
-    return not any(evaluate(child, found) for child in node.children)
+        yield node
+    elif isinstance(node, Near):
+        yield from node.terms
+    else:
+        for child in node.children:
+            yield from all_terms(child)
 
 
 def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
@@ -120,6 +163,15 @@ def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
     if isinstance(node, Term):
         if not negated:
             yield node
-        return
-    for child in node.children:
-        yield from positive_terms(child, negated ^ (node.op == "none"))
+    elif isinstance(node, Near):
+        if not negated:
+            yield from node.terms
+    else:
+        for child in node.children:
+            yield from positive_terms(child, negated ^ (node.op == "none"))
+
+
+def uses_near(node: Node) -> bool:
+    if isinstance(node, Near):
+        return True
+    return isinstance(node, Group) and any(uses_near(c) for c in node.children)

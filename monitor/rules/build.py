@@ -1,0 +1,98 @@
+"""Rule file (validated) -> Rule with its match tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.entities import Severity
+from monitor.rules.model import MatchBlock, NearSpec, RuleFile
+from monitor.rules.query import parse_query
+from monitor.rules.tree import (
+    Examples,
+    Field,
+    Group,
+    Near,
+    Node,
+    Rule,
+    TermSyntaxError,
+    parse_term,
+)
+
+DataPath = tuple[str | int, ...]
+
+
+def rule_from_file(spec: RuleFile, default_id: str, path: Path | None = None) -> Rule:
+    """Build the rule; a TermSyntaxError carries the data path of the bad value."""
+    if spec.query is not None:
+        match = _query(spec.query, ("query",), "any")
+    else:
+        assert spec.match is not None
+        match = build_tree(spec.match, ("match",), "any")
+    examples = spec.examples
+    return Rule(
+        id=spec.id or default_id,
+        name=spec.name,
+        severity=Severity[spec.severity],
+        notify=spec.notify,
+        match=match,
+        description=spec.description,
+        enabled=spec.enabled,
+        languages=frozenset(spec.languages) if spec.languages else None,
+        feeds=frozenset(spec.feeds) if spec.feeds else None,
+        threshold=spec.threshold,
+        examples=Examples(tuple(examples.match), tuple(examples.no_match))
+        if examples
+        else Examples(),
+        path=path,
+    )
+
+
+def build_tree(block: MatchBlock, path: DataPath, inherited: Field) -> Node:
+    field: Field = block.field or inherited
+    groups: list[Node] = []
+    for op in ("all", "any", "none"):
+        items = getattr(block, op)
+        if items is not None:
+            groups.append(Group(op, _items(items, (*path, op), field)))
+    if block.at_least is not None and block.of is not None:
+        groups.append(Group("at_least", _items(block.of, (*path, "of"), field), block.at_least))
+    if block.near is not None:
+        groups.append(_near(block.near, (*path, "near"), field))
+    if block.query is not None:
+        groups.append(_query(block.query, (*path, "query"), field))
+    first = groups[0]
+    return first if len(groups) == 1 else Group("all", tuple(groups))
+
+
+def _items(items: list[str | MatchBlock], path: DataPath, field: Field) -> tuple[Node, ...]:
+    nodes: list[Node] = []
+    for index, item in enumerate(items):
+        where = (*path, index)
+        if isinstance(item, MatchBlock):
+            nodes.append(build_tree(item, where, field))
+        else:
+            nodes.append(_term(item, where, field))
+    return tuple(nodes)
+
+
+def _term(text: str, path: DataPath, field: Field) -> Node:
+    try:
+        return parse_term(text, field)
+    except TermSyntaxError as exc:
+        raise TermSyntaxError(str(exc), path) from None
+
+
+def _near(spec: NearSpec, path: DataPath, field: Field) -> Near:
+    terms = []
+    for index, text in enumerate(spec.terms):
+        term = _term(text, (*path, "terms", index), field)
+        assert not isinstance(term, Group | Near)
+        terms.append(term)
+    return Near(tuple(terms), spec.within)
+
+
+def _query(text: str, path: DataPath, field: Field) -> Node:
+    try:
+        return parse_query(text, field)
+    except TermSyntaxError as exc:
+        raise TermSyntaxError(str(exc), path, exc.offset) from None
