@@ -21,7 +21,7 @@ import re2
 
 from monitor.entities import Document, Evidence, Hit
 from monitor.rules.text import WORD, fold, is_word_char, offset_map, prepare, to_original
-from monitor.rules.tree import Near, Node, Pattern, Rule, Term, all_terms, positive_terms
+from monitor.rules.tree import Group, Near, Node, Pattern, Rule, Term, all_terms, positive_terms
 
 SNIPPET_RADIUS = 100
 MAX_EVIDENCE = 5
@@ -69,17 +69,36 @@ class Matcher:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = tuple(r for r in rules if r.enabled)
         self._pids: dict[Pattern, int] = {}
-        self._term_pids: dict[Term, tuple[int, ...]] = {}
+        self._term_pids: dict[Term, frozenset[int]] = {}
         self._rules_by_pid: dict[int, list[int]] = defaultdict(list)
         self._positive: list[tuple[Term, ...]] = []
+        self._required: list[tuple[frozenset[int], ...]] = []
         for index, rule in enumerate(self.rules):
             for term in all_terms(rule.match):
-                self._term_pids[term] = tuple(self._pid(p) for p in term.patterns)
+                self._term_pids[term] = frozenset(self._pid(p) for p in term.patterns)
             positive = tuple(dict.fromkeys(positive_terms(rule.match)))
             self._positive.append(positive)
-            for pid in {pid for term in positive for pid in self._term_pids[term]}:
+            required = self._required_groups(rule.match)
+            # Every required group must occur, so a rule is indexed under the smallest one
+            # only (fewest patterns: fewest articles wake it up), and tested on the others.
+            trigger = min(required, key=len)
+            self._required.append(tuple(g for g in required if g is not trigger))
+            for pid in trigger:
                 self._rules_by_pid[pid].append(index)
         self._build_scanners()
+
+    def _required_groups(self, node: Node) -> tuple[frozenset[int], ...]:
+        """Pattern sets of which each must have an occurrence for the rule to fire: a cheap
+        test that spares most candidate rules the full evaluation."""
+        children = node.children if isinstance(node, Group) and node.op == "all" else (node,)
+        required = []
+        for child in children:
+            pids = frozenset(p for t in positive_terms(child) for p in self._term_pids[t])
+            if pids:
+                required.append(pids)
+        if not required:  # e.g. only regex terms under NOT: cannot fire, never a candidate
+            required.append(frozenset())
+        return tuple(required)
 
     def _pid(self, pattern: Pattern) -> int:
         return self._pids.setdefault(pattern, len(self._pids))
@@ -121,14 +140,18 @@ class Matcher:
 
     def _scan_words(self, folded: str, where: str, result: Scan) -> None:
         kind, verify = self._kind, self._verify
+        size = len(folded)
         for last, (length, pids) in self._automaton.iter(folded):
             start = last - length + 1
-            if start and is_word_char(folded, start - 1):
+            if start and (folded[start - 1].isalnum() or is_word_char(folded, start - 1)):
                 continue
             for pid in pids:
                 k = kind[pid]
                 if k == _LITERAL:
-                    if not is_word_char(folded, last + 1):
+                    after = last + 1
+                    if after == size or not (
+                        folded[after].isalnum() or is_word_char(folded, after)
+                    ):
                         result.add(pid, where, start, last + 1)
                 elif k == _PREFIX:
                     result.add(pid, where, start, last + 1)
@@ -143,14 +166,16 @@ class Matcher:
 
     def match(self, doc: Document) -> list[Hit]:
         scan = self.scan(doc)
-        candidates = sorted({i for pid in scan.spans for i in self._rules_by_pid.get(pid, ())})
+        present = scan.spans.keys()
+        rules_by_pid = self._rules_by_pid
+        candidates = sorted({i for pid in present for i in rules_by_pid.get(pid, ())})
+        view = _View(self._term_pids, scan)
         hits = []
         for index in candidates:
-            rule = self.rules[index]
-            if not rule.in_scope(doc.language, doc.feed, doc.tags):
+            if any(group.isdisjoint(present) for group in self._required[index]):
                 continue
-            view = _View(self._term_pids, scan)
-            if not view.holds(rule.match):
+            rule = self.rules[index]
+            if not rule.in_scope(doc.language, doc.feed, doc.tags) or not view.holds(rule.match):
                 continue
             matched = [t for t in self._positive[index] if view.has(t)]
             score = sum(t.weight for t in matched)
@@ -163,18 +188,19 @@ class Matcher:
 class _View:
     """One document's scan, read through one rule's terms."""
 
-    def __init__(self, term_pids: dict[Term, tuple[int, ...]], scan: Scan) -> None:
+    def __init__(self, term_pids: dict[Term, frozenset[int]], scan: Scan) -> None:
         self.term_pids = term_pids
         self.scan = scan
+        self.present: dict[str, set[int]] = {"any": set(scan.spans)}
+        for where in FIELDS:
+            self.present[where] = {pid for pid, found in scan.spans.items() if where in found}
 
     def fields_of(self, term: Term) -> set[str]:
-        found: set[str] = set()
-        for pid in self.term_pids.get(term, ()):
-            found.update(self.scan.spans.get(pid, ()))
-        return found if term.field == "any" else found & {term.field}
+        pids = self.term_pids.get(term, frozenset())
+        return {f for f in FIELDS if term.field in ("any", f) and not pids.isdisjoint(self.present[f])}
 
     def has(self, term: Term) -> bool:
-        return bool(self.fields_of(term))
+        return not self.term_pids.get(term, frozenset()).isdisjoint(self.present[term.field])
 
     def holds(self, node: Node) -> bool:
         if isinstance(node, Term):
