@@ -18,6 +18,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/monitor rules check
+	$(BIN)/monitor rules test
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -43,8 +43,10 @@ def make_articles(
         text_words = rng.choices(common, weights, k=650)
         for i in rng.sample(range(650), 20):
             text_words[i] = rng.choice(topical)
-        sentences = [" ".join(text_words[i : i + 13]).capitalize() + "." for i in
-                     range(0, len(text_words), 13)]
+        sentences = [
+            " ".join(text_words[i : i + 13]).capitalize() + "."
+            for i in range(0, len(text_words), 13)
+        ]
         title = rng.choices(common, weights, k=8) + [rng.choice(topical)]
         docs.append(Document(" ".join(title).capitalize(), " ".join(sentences)))
     return docs
@@ -63,11 +65,14 @@ def term_text(rng: random.Random, vocab: list[str]) -> str:
 def make_rules(rng: random.Random, vocab: list[str], count: int) -> list[Rule]:
     rules = []
     for index in range(count):
+
         def group(op: str, n: int) -> Group:
             return Group(op, tuple(parse_term(term_text(rng, vocab)) for _ in range(n)))  # type: ignore[arg-type]
 
-        tree: Node = Group("all", (group("any", rng.randint(3, 6)), group("any", rng.randint(3, 6)),
-                                   group("none", 1)))
+        tree: Node = Group(
+            "all",
+            (group("any", rng.randint(3, 6)), group("any", rng.randint(3, 6)), group("none", 1)),
+        )
         rules.append(Rule(f"r{index}", f"Rule {index}", Severity.medium, ("default",), tree))
     return rules
 
@@ -114,10 +119,14 @@ def main() -> None:
     rng.shuffle(common)
     docs = make_articles(rng, common, vocab, args.articles)
     size = sum(len(d.text) for d in docs) / len(docs)
-    print(f"{len(docs)} articles of {size / 1024:.1f} KB on average (650 words, 3% of them from "
-          "the 5,000 topical words rules are made of); one core\n")
-    print("| rules | engine (articles/s) | naive `re` per rule | engine / naive "
-          "| RE2 set scan of the same terms (ceiling) | engine / ceiling | hits per article |")
+    print(
+        f"{len(docs)} articles of {size / 1024:.1f} KB on average (650 words, 3% of them from "
+        "the 5,000 topical words rules are made of); one core\n"
+    )
+    print(
+        "| rules | engine (articles/s) | naive `re` per rule | engine / naive "
+        "| RE2 set scan of the same terms (ceiling) | engine / ceiling | hits per article |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for count in (int(c) for c in args.rules.split(",")):
         rules = make_rules(rng, vocab, count)
@@ -125,8 +134,9 @@ def main() -> None:
         hits = sum(len(matcher.match(d)) for d in docs[:200]) / 200
         engine = rate(matcher.match, docs, 20.0)
         naive_rx = [re.compile(positive_regex(r), re.IGNORECASE) for r in rules]
-        naive = rate(lambda d: [rx.search(d.title + "\n" + d.text) for rx in naive_rx],
-                     docs[:50], 10.0)
+        naive = rate(
+            lambda d: [rx.search(d.title + "\n" + d.text) for rx in naive_rx], docs[:50], 10.0
+        )
         options = re2.Options()
         options.max_mem = 2 << 30
         rset = re2.Set.SearchSet(options)
@@ -134,8 +144,10 @@ def main() -> None:
             rset.Add(re.escape(literal))
         rset.Compile()
         ceiling = rate(lambda d: rset.Match(fold(prepare(d.title + "\n" + d.text))), docs, 10.0)
-        print(f"| {count:,} | {engine:,.0f} | {naive:,.1f} | {engine / naive:,.0f}x "
-              f"| {ceiling:,.0f} | {engine / ceiling:.2f} | {hits:.2f} |")
+        print(
+            f"| {count:,} | {engine:,.0f} | {naive:,.1f} | {engine / naive:,.0f}x "
+            f"| {ceiling:,.0f} | {engine / ceiling:.2f} | {hits:.2f} |"
+        )
 
 
 if __name__ == "__main__":

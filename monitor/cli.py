@@ -227,6 +227,38 @@ def rules_check(ctx: click.Context, directory: Path | None) -> None:
     ctx.exit(1 if result.problems else 0)
 
 
+@rules.command("test")
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.pass_context
+def rules_test(ctx: click.Context, target: Path | None) -> None:
+    """Run every rule's examples (a directory or one file); exit 1 on a failure."""
+    from monitor.rules.examples import run_examples
+
+    try:
+        loaded = load_rules(target or _config(ctx).rules_dir)
+    except ConfigError as exc:
+        raise Fail(str(exc)) from None
+    for problem in loaded.problems:
+        click.echo(f"rule skipped: {problem}", err=True)
+    results = run_examples(loaded.rules)
+    click.echo(f"{'RESULT':6}  {'RULE':28}  {'EXPECT':8}  EXAMPLE")
+    for r in results:
+        verdict = "pass" if r.passed else "FAIL"
+        expect = "match" if r.expected else "no match"
+        click.echo(f"{verdict:6}  {r.rule_id[:28]:28}  {expect:8}  {_one_line(r.text, 70)}")
+    without = [rule.id for rule in loaded.rules if not rule.examples.match]
+    for rule_id in without:
+        click.echo(f"warning: {rule_id} has no examples to match", err=True)
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed", err=True)
+    ctx.exit(1 if failed or loaded.problems else 0)
+
+
+def _one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 # -- db, feeds, hits, settings ----------------------------------------------------------------
 
 

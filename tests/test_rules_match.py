@@ -94,3 +94,99 @@ def test_disabled_rules_never_fire() -> None:
 def test_many_rules_only_matching_ones_fire() -> None:
     rules = [make(f"r{i}", {"any": [f"word{i}"]}) for i in range(500)]
     assert fired(rules, "word7 and word499 and word1000") == {"r7", "r499"}
+
+
+def rule_from(yaml_text: str, tmp_path: Path) -> Rule:
+    from monitor.rules import load_rule
+
+    path = tmp_path / "r.yaml"
+    path.write_text("name: R\nseverity: high\n" + yaml_text, encoding="utf-8")
+    return load_rule(path)
+
+
+def test_query_and_tree_forms_fire_alike(tmp_path: Path) -> None:
+    by_query = rule_from("query: '(troop* OR войск*) AND belarus* NOT hockey'\n", tmp_path)
+    by_tree = rule_from(
+        "match:\n  all:\n    - any: [troop*, войск*]\n    - belarus*\n  none: [hockey]\n", tmp_path
+    )
+    for title, expected in [
+        ("Troops in Belarus", True),
+        ("Войска Belarus", True),
+        ("Troops in Belarus hockey", False),
+        ("Troops", False),
+    ]:
+        assert bool(fired([by_query], title)) is expected
+        assert bool(fired([by_tree], title)) is expected
+
+
+def test_at_least(tmp_path: Path) -> None:
+    r = rule_from("match:\n  at_least: 2\n  of: [tank*, artillery, drone*]\n", tmp_path)
+    assert fired([r], "Tanks and drones") == {"r"}
+    assert fired([r], "Tanks only") == set()
+
+
+def test_near_counts_words_within_a_field(tmp_path: Path) -> None:
+    r = rule_from("match:\n  near: {terms: [troop*, border], within: 3}\n", tmp_path)
+    assert fired([r], "Troops massed at the border") == {"r"}
+    assert fired([r], "Troops rested. Far away, many days later, at the border") == set()
+    assert fired([r], "Troops", "border") == set()  # different fields
+
+
+def test_field_restriction(tmp_path: Path) -> None:
+    r = rule_from("match:\n  field: title\n  any: [troop*]\n", tmp_path)
+    assert fired([r], "Troops move", "") == {"r"}
+    assert fired([r], "Sidebar", "Troops move") == set()
+
+
+def test_regex_terms_on_folded_text(tmp_path: Path) -> None:
+    r = rule_from("match:\n  any: ['re:\\bt-\\d{2}\\b']\n", tmp_path)
+    assert fired([r], "New T-72 tanks") == {"r"}
+    assert fired([r], "New T-7 tanks") == set()
+
+
+def test_weights_and_threshold(tmp_path: Path) -> None:
+    r = rule_from(
+        "threshold: 3\nmatch:\n  any: ['mobilization^3', conscript*, 'call-up', draft]\n", tmp_path
+    )
+    [hit] = compile_rules([r]).match(Document("Mobilization announced", ""))
+    assert hit.score == 3
+    assert fired([r], "Conscripts and a draft") == set()  # 2 < 3
+    assert fired([r], "Conscripts, a draft and a call-up") == {"r"}
+
+
+def test_hyphenated_words_match_with_or_without_hyphen(tmp_path: Path) -> None:
+    r = rule_from("match:\n  any: [air-defence]\n", tmp_path)
+    for title in ("Air-defence units", "air defence units", "airdefence units"):
+        assert fired([r], title) == {"r"}
+    s = rule_from("match:\n  any: [soldier*]\n", tmp_path)
+    assert fired([s], "An ex-soldier spoke") == {"r"}
+
+
+def test_scope_by_language_and_feed(tmp_path: Path) -> None:
+    r = rule_from("languages: [ru, uk]\nfeeds: [belarus]\nmatch:\n  any: [войск*]\n", tmp_path)
+    m = compile_rules([r])
+    assert m.match(Document("Войска", "", language="ru", feed="X", tags=("belarus",)))
+    assert not m.match(Document("Войска", "", language="en", feed="X", tags=("belarus",)))
+    assert not m.match(Document("Войска", "", language="ru", feed="X", tags=("sport",)))
+    assert m.match(Document("Войска", "", language=None, feed=None))  # unknown: in scope
+
+
+def test_evidence_quotes_original_text_when_folding_changes_length(tmp_path: Path) -> None:
+    r = rule_from("match:\n  any: [troop*]\n", tmp_path)
+    [hit] = compile_rules([r]).match(Document("", "Die Straße: ﬁve Troops here"))
+    assert "Troops here" in hit.evidence[0].snippet
+
+
+def test_near_with_alternatives_in_yaml_and_query(tmp_path: Path) -> None:
+    yaml_rule = rule_from(
+        "match:\n  near:\n    terms: [[belarus*, russia*], [mobiliz*, conscript*]]\n"
+        "    within: 4\n",
+        tmp_path,
+    )
+    query_rule = rule_from(
+        "query: '(belarus* OR russia*) NEAR/4 (mobiliz* OR conscript*)'\n", tmp_path
+    )
+    for r in (yaml_rule, query_rule):
+        assert fired([r], "Russia announces a new mobilization wave") == {"r"}
+        assert fired([r], "Conscripts in Belarus") == {"r"}
+        assert fired([r], "Russia said on Monday that after many long talks, conscripts") == set()

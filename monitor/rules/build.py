@@ -14,6 +14,7 @@ from monitor.rules.tree import (
     Near,
     Node,
     Rule,
+    Term,
     TermSyntaxError,
     parse_term,
 )
@@ -83,12 +84,20 @@ def _term(text: str, path: DataPath, field: Field) -> Node:
 
 
 def _near(spec: NearSpec, path: DataPath, field: Field) -> Near:
-    terms = []
-    for index, text in enumerate(spec.terms):
-        term = _term(text, (*path, "terms", index), field)
-        assert not isinstance(term, Group | Near)
-        terms.append(term)
-    return Near(tuple(terms), spec.within)
+    operands: list[tuple[Term, ...]] = []
+    for index, item in enumerate(spec.terms):
+        where = (*path, "terms", index)
+        if isinstance(item, str):
+            operands.append((_plain(item, where, field),))
+        else:
+            operands.append(tuple(_plain(t, (*where, i), field) for i, t in enumerate(item)))
+    return Near(tuple(operands), spec.within)
+
+
+def _plain(text: str, path: DataPath, field: Field) -> Term:
+    term = _term(text, path, field)
+    assert isinstance(term, Term)
+    return term
 
 
 def _query(text: str, path: DataPath, field: Field) -> Node:

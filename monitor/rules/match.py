@@ -197,7 +197,9 @@ class _View:
 
     def fields_of(self, term: Term) -> set[str]:
         pids = self.term_pids.get(term, frozenset())
-        return {f for f in FIELDS if term.field in ("any", f) and not pids.isdisjoint(self.present[f])}
+        return {
+            f for f in FIELDS if term.field in ("any", f) and not pids.isdisjoint(self.present[f])
+        }
 
     def has(self, term: Term) -> bool:
         return not self.term_pids.get(term, frozenset()).isdisjoint(self.present[term.field])
@@ -218,17 +220,19 @@ class _View:
 
     def near(self, node: Near) -> bool:
         fields = set(FIELDS)
-        for term in node.terms:
-            fields &= self.fields_of(term)
+        for alternatives in node.operands:
+            fields &= set().union(*(self.fields_of(t) for t in alternatives))
         for where in sorted(fields):
             scan = self.scan.fields[where]
             marks = sorted(
                 (scan.word_index(start), label)
-                for label, term in enumerate(node.terms)
+                for label, alternatives in enumerate(node.operands)
+                for term in alternatives
+                if term.field in ("any", where)
                 for pid in self.term_pids[term]
                 for start, _ in self.scan.spans.get(pid, {}).get(where, ())
             )
-            if _window_covers(marks, len(node.terms), node.within):
+            if _window_covers(marks, len(node.operands), node.within):
                 return True
         return False
 
@@ -250,12 +254,13 @@ class _View:
 
 
 def _window_covers(marks: list[tuple[int, int]], labels: int, within: int) -> bool:
-    """Is there a run of word positions at most ``within`` apart holding every label?"""
+    """Is there a run of word positions holding every label, with at most ``within`` other
+    words in between (NEAR/5: up to five words between the terms)?"""
     counts: dict[int, int] = defaultdict(int)
     left = 0
     for position, label in marks:
         counts[label] += 1
-        while position - marks[left][0] > within:
+        while position - marks[left][0] > within + 1:
             counts[marks[left][1]] -= 1
             if counts[marks[left][1]] == 0:
                 del counts[marks[left][1]]

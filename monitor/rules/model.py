@@ -17,7 +17,7 @@ Lower = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, m
 class NearSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    terms: list[TermText] = Field(min_length=2)
+    terms: list[TermText | list[TermText]] = Field(min_length=2)
     within: int = Field(ge=1, le=200)
 
 

@@ -4,7 +4,7 @@
     or      := and ("OR" and)*
     and     := unary (["AND"] unary)*          adjacent operands are ANDed
     unary   := "NOT" unary | near
-    near    := primary ("NEAR/" N primary)*   operands must be terms
+    near    := primary ("NEAR/" N primary)*   operands: terms or ( OR of terms )
     primary := "(" or ")" | FIELD ":" primary | TERM
     FIELD   := title | text
     TERM    := word | prefix* | "quoted phrase" | re:/regex/ , each with an optional ^weight
@@ -115,18 +115,19 @@ class _Parser:
 
     def parse_near(self, field: Field) -> Node:
         first = self.parse_primary(field)
-        terms, within = [first], 0
+        operands, within = [first], 0
         while (token := self.peek()) is not None and token.kind == "near":
             self.index += 1
             within = max(within, int(token.text.split("/")[1]))
-            terms.append(self.parse_primary(field))
-            if not all(isinstance(t, Term) for t in (terms[0], terms[-1])):
-                raise self.fail("NEAR joins single terms, not groups", token)
-        if len(terms) == 1:
+            operands.append(self.parse_primary(field))
+            for operand in (operands[0], operands[-1]):
+                if _alternatives(operand) is None:
+                    raise self.fail("NEAR joins terms or (a OR b) groups of terms", token)
+        if len(operands) == 1:
             return first
         if within < 1:
             raise self.fail("NEAR needs a distance of at least 1 word")
-        return Near(tuple(t for t in terms if isinstance(t, Term)), within)
+        return Near(tuple(_alternatives(o) or () for o in operands), within)
 
     def parse_primary(self, field: Field) -> Node:
         token = self.peek()
@@ -148,6 +149,18 @@ class _Parser:
             except TermSyntaxError as exc:
                 raise TermSyntaxError(str(exc), offset=token.offset) from None
         raise self.fail(f"expected a term, found {token.text!r}", token)
+
+
+def _alternatives(node: Node) -> tuple[Term, ...] | None:
+    if isinstance(node, Term):
+        return (node,)
+    if (
+        isinstance(node, Group)
+        and node.op == "any"
+        and all(isinstance(c, Term) for c in node.children)
+    ):
+        return tuple(c for c in node.children if isinstance(c, Term))
+    return None
 
 
 def parse_query(query: str, field: Field = "any") -> Node:

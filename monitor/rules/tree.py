@@ -61,8 +61,15 @@ class Group:
 
 @dataclass(frozen=True)
 class Near:
-    terms: tuple[Term, ...]
+    """Each operand (a tuple of alternative terms) occurs, with at most ``within`` other words
+    between them, in one field."""
+
+    operands: tuple[tuple[Term, ...], ...]
     within: int
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return tuple(t for alternatives in self.operands for t in alternatives)
 
 
 Node = Term | Group | Near
