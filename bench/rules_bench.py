@@ -47,7 +47,7 @@ def make_articles(
             " ".join(text_words[i : i + 13]).capitalize() + "."
             for i in range(0, len(text_words), 13)
         ]
-        title = rng.choices(common, weights, k=8) + [rng.choice(topical)]
+        title = [*rng.choices(common, weights, k=8), rng.choice(topical)]
         docs.append(Document(" ".join(title).capitalize(), " ".join(sentences)))
     return docs
 
@@ -135,7 +135,9 @@ def main() -> None:
         engine = rate(matcher.match, docs, 20.0)
         naive_rx = [re.compile(positive_regex(r), re.IGNORECASE) for r in rules]
         naive = rate(
-            lambda d: [rx.search(d.title + "\n" + d.text) for rx in naive_rx], docs[:50], 10.0
+            lambda d, naive_rx=naive_rx: [rx.search(d.title + "\n" + d.text) for rx in naive_rx],
+            docs[:50],
+            10.0,
         )
         options = re2.Options()
         options.max_mem = 2 << 30
@@ -143,7 +145,9 @@ def main() -> None:
         for literal in sorted(literals(rules)):
             rset.Add(re.escape(literal))
         rset.Compile()
-        ceiling = rate(lambda d: rset.Match(fold(prepare(d.title + "\n" + d.text))), docs, 10.0)
+        ceiling = rate(
+            lambda d, rset=rset: rset.Match(fold(prepare(d.title + "\n" + d.text))), docs, 10.0
+        )
         print(
             f"| {count:,} | {engine:,.0f} | {naive:,.1f} | {engine / naive:,.0f}x "
             f"| {ceiling:,.0f} | {engine / ceiling:.2f} | {hits:.2f} |"

@@ -11,7 +11,7 @@ def test_the_issue_example_parses_to_and_of_or_groups_with_not() -> None:
     )
     tree = parse_query(q)
     assert isinstance(tree, Group) and tree.op == "all"
-    first, second, third = tree.children
+    first, _second, third = tree.children
     assert isinstance(first, Group) and first.op == "any"
     assert [t.text for t in first.children if isinstance(t, Term)] == [
         "belarus*",
