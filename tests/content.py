@@ -81,3 +81,19 @@ QUIET_TEXT = [
     "funds for longer opening hours and a children's reading programme.",
     "Librarians welcomed the decision and said visitor numbers had grown every year.",
 ]
+
+
+def page_with_extras(title: str, text: str, sidebar: list[str], comments: list[str]) -> bytes:
+    """An article page whose sidebar and comment section carry other headlines."""
+    aside = "".join(f'<li><a href="/n/{i}">{escape(h)}</a></li>' for i, h in enumerate(sidebar))
+    talk = "".join(
+        f'<div class="comment"><span class="author">reader{i}</span><p>{escape(c)}</p></div>'
+        for i, c in enumerate(comments)
+    )
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title>
+</head><body><header><nav><a href="/">Home</a> <a href="/news">News</a></nav></header>
+<main><article><h1>{escape(title)}</h1><p>{escape(text)}</p>
+<p>{escape(text)}</p></article></main>
+<aside class="sidebar"><h3>Most read</h3><ul>{aside}</ul></aside>
+<section id="comments" class="comments"><h3>Comments</h3>{talk}</section>
+<footer>Copyright 2026</footer></body></html>""".encode()
