@@ -27,6 +27,7 @@ class StartupNotes:
 
     rule_problems: list[str]
     unknown_channels: list[str]
+    rules: RuleSet
 
 
 def load_rule_set(config: Config) -> RuleSet:
@@ -45,7 +46,7 @@ async def open_services(
     rules = load_rule_set(config)
     channels = Channels(config.channels)
     wanted = sorted({name for rule in rules.rules for name in rule.notify})
-    notes = StartupNotes([str(p) for p in rules.problems], channels.unknown(wanted))
+    notes = StartupNotes([str(p) for p in rules.problems], channels.unknown(wanted), rules)
     engine = make_engine(config.database_url)
     upgrade(engine)
     sessions = session_factory(engine)

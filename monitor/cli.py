@@ -15,11 +15,12 @@ import click
 
 from monitor.app import StartupNotes, open_services
 from monitor.config import SETTINGS, Config, load_feeds, parse_duration
-from monitor.entities import Document
+from monitor.entities import Document, Evidence, StoredArticle
 from monitor.errors import ConfigError, MonitorError
 from monitor.extract import extract_page
 from monitor.pipeline import CycleReport, run_cycle
-from monitor.rules import compile_rules, load_rules
+from monitor.rules import Rule, compile_rules, load_rule, load_rules
+from monitor.rules.backtest import BacktestReport
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
 
@@ -80,12 +81,13 @@ def run(ctx: click.Context, once: bool) -> None:
 
 
 async def _run(config: Config, once: bool) -> int:
+    from monitor.rules.reload import RuleWatcher
     from monitor.scheduler import Service
 
     async with open_services(config, click.echo) as (svc, notes):
         _show_notes(notes)
         if not once:
-            await Service(svc).run()
+            await Service(svc, RuleWatcher(config.rules_dir, notes.rules)).run()
             return 0
         with svc.sessions() as session:
             feeds = repo.active_feeds(session)
@@ -254,6 +256,81 @@ def rules_test(ctx: click.Context, target: Path | None) -> None:
     ctx.exit(1 if failed or loaded.problems else 0)
 
 
+@rules.command("backtest")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--since", default="30d", show_default=True, help="How far back: 12h, 30d.")
+@click.option("--sample", default=10, show_default=True, help="How many titles to show.")
+@click.pass_context
+def rules_backtest(ctx: click.Context, file: Path, since: str, sample: int) -> None:
+    """Run an edited rule FILE over stored articles; compare it with the live rule."""
+    from monitor.rules.backtest import backtest
+
+    config = _config(ctx)
+    window = _window(since)
+    try:
+        candidate = load_rule(file)
+    except ConfigError as exc:
+        raise Fail(str(exc)) from None
+    live = _live_rule(config, candidate.id)
+    try:
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            start = datetime.now(UTC) - window
+            total = repo.count_articles(session, start)
+            articles = repo.iter_articles(session, start)
+            with click.progressbar(
+                articles, length=total, label="backtest", file=sys.stderr
+            ) as bar:
+                report = backtest(bar, candidate, live, sample)
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    _print_backtest(report, candidate.id, since, live)
+
+
+def _live_rule(config: Config, rule_id: str) -> Rule | None:
+    try:
+        return next((r for r in load_rules(config.rules_dir).rules if r.id == rule_id), None)
+    except ConfigError:
+        return None
+
+
+def _print_backtest(report: BacktestReport, rule_id: str, since: str, live: Rule | None) -> None:
+    share = report.hits / report.articles if report.articles else 0.0
+    click.echo(
+        f"{rule_id}: fires on {report.hits} of {report.articles} articles from the "
+        f"last {since} ({share:.1%})"
+    )
+    for s in report.sample:
+        _print_sample(s.article, s.evidence)
+    if live is None:
+        click.echo("no live rule has this id: everything above would be new")
+        return
+    click.echo(
+        f"compared with the live rule ({live.path}): {report.live_hits} hits live, "
+        f"{report.added_count} added, {report.lost_count} lost"
+    )
+    for s in report.added:
+        click.echo("  + added:")
+        _print_sample(s.article, s.evidence)
+    for article in report.lost:
+        click.echo(f"  - lost: {article.fetched_at:%Y-%m-%d} {article.title} ({article.feed})")
+
+
+def _print_sample(article: StoredArticle, evidence: tuple[Evidence, ...]) -> None:
+    click.echo(f"  {article.fetched_at:%Y-%m-%d} {article.title} ({article.feed})")
+    for e in evidence[:2]:
+        click.echo(f"      {e.term}: {e.snippet}")
+
+
+def _window(since: str) -> timedelta:
+    try:
+        return timedelta(seconds=parse_duration(since, bare_unit="h"))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+
+
 def _one_line(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
@@ -321,10 +398,7 @@ def feeds_list(ctx: click.Context) -> None:
 def hits(ctx: click.Context, rule_id: str | None, since: str) -> None:
     """Recent rule hits, newest first, with their delivery state."""
     config = _config(ctx)
-    try:
-        window = timedelta(seconds=parse_duration(since, bare_unit="h"))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
+    window = _window(since)
     try:
         engine = make_engine(config.database_url)
         upgrade(engine)

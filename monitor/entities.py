@@ -68,6 +68,18 @@ class Article:
 
 
 @dataclass(frozen=True)
+class StoredArticle:
+    """An article read back from the database (for backtests)."""
+
+    id: int
+    title: str
+    url: str
+    feed: str
+    fetched_at: datetime
+    document: Document
+
+
+@dataclass(frozen=True)
 class Evidence:
     term: str
     field: str  # "title" or "text"

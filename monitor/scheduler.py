@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.notify.deliver import deliver_due
 from monitor.pipeline import Services, poll_safely
+from monitor.rules.reload import RELOAD_INTERVAL, RuleWatcher
 from monitor.store import repository as repo
 
 GRACE_SECONDS = 20.0
@@ -29,8 +30,9 @@ T = TypeVar("T")
 
 
 class Service:
-    def __init__(self, svc: Services) -> None:
+    def __init__(self, svc: Services, watcher: RuleWatcher | None = None) -> None:
         self.svc = svc
+        self.watcher = watcher
         self.stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -41,6 +43,12 @@ class Service:
             feed = repo.feed_ref(session, feed_id)  # fresh ETag and URL for every poll
         await self._tracked(poll_safely(self.svc, feed))
         await self._deliver()
+
+    async def _reload(self) -> None:
+        assert self.watcher is not None
+        matcher = await asyncio.to_thread(self.watcher.poll)
+        if matcher is not None:
+            self.svc.matcher = matcher  # polls read it per article: the swap is atomic
 
     async def _deliver(self) -> None:
         if not self.stopping.is_set():
@@ -69,6 +77,14 @@ class Service:
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=int(feed.interval),
+            )
+        if self.watcher is not None:
+            scheduler.add_job(
+                self._reload,
+                IntervalTrigger(seconds=RELOAD_INTERVAL),
+                id="reload-rules",
+                coalesce=True,
+                max_instances=1,
             )
         scheduler.add_job(
             self._deliver,

@@ -212,3 +212,59 @@ def test_service_polls_alerts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
 @pytest.mark.parametrize("command", [["--help"], ["run", "--help"], ["match", "--help"]])
 def test_help_works(command: list[str]) -> None:
     assert monitor(*command).returncode == 0
+
+
+def test_rules_check_shows_a_caret_under_a_query_error(tmp_path: Path) -> None:
+    (tmp_path / "q.yaml").write_text(
+        "name: Q\nseverity: high\nquery: '(troop* OR army AND belarus'\n", "utf-8"
+    )
+    (tmp_path / "r.yaml").write_text(
+        "name: R\nseverity: high\nmatch:\n  any: ['re:(a)\\1']\n", "utf-8"
+    )
+    done = monitor("rules", "check", str(tmp_path))
+    assert done.returncode == 1
+    assert (
+        f"{tmp_path / 'q.yaml'}:3:9: query: expected ')' to close the '(' here\n"
+        "    (troop* OR army AND belarus\n    ^"
+    ) in done.stdout
+    assert (
+        f"{tmp_path / 'r.yaml'}:4:9: term 're:(a)\\1': the regex engine (RE2) refuses it"
+        in done.stdout
+    )
+
+
+def test_rules_test_passes_on_shipped_rules_and_fails_on_a_bad_example(tmp_path: Path) -> None:
+    ok = monitor("rules", "test")
+    assert ok.returncode == 0, ok.stdout
+    assert "pass    troop-movements" in ok.stdout and "0 failed" in ok.stderr
+    (tmp_path / "x.yaml").write_text(
+        "name: X\nseverity: low\nmatch: {any: [tanks]}\n"
+        "examples:\n  match: [Tanks roll in, Drones overhead]\n  no_match: [Tanks for nothing]\n",
+        "utf-8",
+    )
+    bad = monitor("rules", "test", str(tmp_path / "x.yaml"))
+    assert bad.returncode == 1
+    assert "FAIL    x                             match     Drones overhead" in bad.stdout
+    assert "FAIL    x                             no match  Tanks for nothing" in bad.stdout
+    assert "1 passed, 2 failed" in bad.stderr
+
+
+def test_rules_backtest_command(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    with news_site() as site, http_server() as hook:
+        env = service_env(site.feeds_yaml(tmp_path / "f.yaml"), db, hook.port)
+        assert monitor("run", "--once", env=env).returncode == 0
+    edited = tmp_path / "troop-movements.yaml"
+    edited.write_text(
+        "id: troop-movements\nname: T\nseverity: high\n"
+        "query: 'troop* OR brigade* OR військ* OR library'\n",
+        "utf-8",
+    )
+    done = monitor("rules", "backtest", str(edited), "--since", "1d", env=env)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "troop-movements: fires on" in done.stdout
+        and "of 6 articles from the last 1d" in done.stdout
+    )
+    assert "compared with the live rule" in done.stdout
+    assert "+ added:" in done.stdout and "Library budget approved" in done.stdout

@@ -21,7 +21,17 @@ import re2
 
 from monitor.entities import Document, Evidence, Hit
 from monitor.rules.text import WORD, fold, is_word_char, offset_map, prepare, to_original
-from monitor.rules.tree import Group, Near, Node, Pattern, Rule, Term, all_terms, positive_terms
+from monitor.rules.tree import (
+    Group,
+    Near,
+    Node,
+    Pattern,
+    Rule,
+    Term,
+    all_terms,
+    positive_terms,
+    re2_options,
+)
 
 SNIPPET_RADIUS = 100
 MAX_EVIDENCE = 5
@@ -108,11 +118,11 @@ class Matcher:
         self._kind: dict[int, int] = {}
         self._verify: dict[int, re.Pattern[str]] = {}
         self._regex: list[tuple[int, re2._Regexp]] = []
-        self._regex_set = re2.Set.SearchSet(re2.Options())
+        self._regex_set = re2.Set.SearchSet(re2_options())
         for pattern, pid in self._pids.items():
             if pattern.regex is not None:
                 self._regex_set.Add(pattern.regex)
-                self._regex.append((pid, re2.compile(pattern.regex)))
+                self._regex.append((pid, re2.compile(pattern.regex, re2_options())))
                 continue
             anchors[pattern.parts[0][0]].append(pid)
             if len(pattern.parts) > 1:

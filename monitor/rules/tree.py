@@ -113,16 +113,16 @@ def parse_term(text: str, field: Field = "any") -> Term:
     if len(body) >= 2 and body[0] == body[-1] == '"':
         body = body[1:-1]
     if '"' in body:
-        raise TermSyntaxError(f"term {text!r}: unbalanced or inner quote")
+        raise TermSyntaxError(f"term '{text}': unbalanced or inner quote")
     parts: list[tuple[str, bool]] = []
     for piece in body.split():
         prefix = piece.endswith("*")
         core = piece.rstrip("*")
         if "*" in core:
-            raise TermSyntaxError(f"term {text!r}: '*' is allowed only at the end of a word")
+            raise TermSyntaxError(f"term '{text}': '*' is allowed only at the end of a word")
         tokens = words(fold(prepare(core)))
         if not tokens:
-            raise TermSyntaxError(f"term {text!r}: no letters or digits to match")
+            raise TermSyntaxError(f"term '{text}': no letters or digits to match")
         parts.extend((tok, False) for tok in tokens[:-1])
         parts.append((tokens[-1], prefix))
     if not parts:
@@ -140,17 +140,25 @@ def _split_weight(text: str) -> tuple[str, float]:
     return text[: match.start()], float(match.group(1))
 
 
+def re2_options() -> re2.Options:
+    """Quiet (errors are reported as rule problems, not on stderr), word boundaries on."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    return options
+
+
 def _regex_pattern(text: str, source: str) -> Pattern:
     if source.startswith("/") and source.endswith("/") and len(source) >= 2:
         source = source[1:-1]
     if not source:
-        raise TermSyntaxError(f"term {text!r}: empty regular expression")
+        raise TermSyntaxError(f"term '{text}': empty regular expression")
     try:
-        re2.compile(source)
+        re2.compile(source, re2_options())
     except re2.error as exc:
         detail = exc.args[0].decode() if isinstance(exc.args[0], bytes) else str(exc)
         raise TermSyntaxError(
-            f"term {text!r}: the regex engine (RE2) refuses it: {detail}"
+            f"term '{text}': the regex engine (RE2) refuses it: {detail}"
         ) from None
     return Pattern(regex=source)
 

@@ -3,7 +3,7 @@ frozen values. Writes for one article (article, hits, deliveries) share one tran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
-from monitor.entities import Alert, Article, Evidence, FeedRef, Hit, Severity
+from monitor.entities import (
+    Alert,
+    Article,
+    Document,
+    Evidence,
+    FeedRef,
+    Hit,
+    Severity,
+    StoredArticle,
+)
 from monitor.feeds.urls import url_hash
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow, utcnow
 
@@ -293,3 +302,34 @@ def recent_hits(session: Session, since: datetime, rule_id: str | None = None) -
         )
         for h, a, f in rows
     ]
+
+
+def count_articles(session: Session, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(ArticleRow).where(ArticleRow.fetched_at >= since)
+        )
+        or 0
+    )
+
+
+def iter_articles(session: Session, since: datetime, batch: int = 500) -> Iterator[StoredArticle]:
+    """Stored articles fetched since ``since``, newest first, read in batches."""
+    last_id: int | None = None
+    while True:
+        query = (
+            select(ArticleRow, FeedRow)
+            .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+            .where(ArticleRow.fetched_at >= since)
+            .order_by(ArticleRow.id.desc())
+            .limit(batch)
+        )
+        if last_id is not None:
+            query = query.where(ArticleRow.id < last_id)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        for a, f in rows:
+            doc = Document(a.title, a.text, a.language, a.url, f.name, tuple(f.tags or ()))
+            yield StoredArticle(a.id, a.title, a.url, f.name, a.fetched_at, doc)
+        last_id = rows[-1][0].id

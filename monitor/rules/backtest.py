@@ -1,0 +1,58 @@
+"""Running an edited rule over stored articles before it goes live, and comparing it with
+the live rule of the same id: how often it fires, on what, and what the edit adds or loses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from monitor.entities import Evidence, StoredArticle
+from monitor.rules.match import compile_rules
+from monitor.rules.tree import Rule
+
+
+@dataclass(frozen=True)
+class Sample:
+    article: StoredArticle
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass
+class BacktestReport:
+    articles: int = 0
+    hits: int = 0
+    live_hits: int = 0
+    sample: list[Sample] = field(default_factory=list)
+    added: list[Sample] = field(default_factory=list)
+    lost: list[StoredArticle] = field(default_factory=list)
+    added_count: int = 0
+    lost_count: int = 0
+
+
+def backtest(
+    articles: Iterable[StoredArticle], candidate: Rule, live: Rule | None, sample: int = 10
+) -> BacktestReport:
+    """``articles`` newest first; the samples are the newest hits."""
+    new = compile_rules([replace(candidate, enabled=True)])
+    old = compile_rules([replace(live, enabled=True)]) if live else None
+    report = BacktestReport()
+    for article in articles:
+        report.articles += 1
+        hits = new.match(article.document)
+        fired = bool(hits)
+        was = bool(old.match(article.document)) if old else False
+        report.hits += fired
+        report.live_hits += was
+        if fired and len(report.sample) < sample:
+            report.sample.append(Sample(article, hits[0].evidence))
+        if old is None:
+            continue
+        if fired and not was:
+            report.added_count += 1
+            if len(report.added) < sample:
+                report.added.append(Sample(article, hits[0].evidence))
+        elif was and not fired:
+            report.lost_count += 1
+            if len(report.lost) < sample:
+                report.lost.append(article)
+    return report
