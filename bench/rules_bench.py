@@ -36,12 +36,12 @@ def vocabulary(rng: random.Random, size: int) -> list[str]:
 def make_articles(
     rng: random.Random, common: list[str], topical: list[str], count: int
 ) -> list[Document]:
-    """About 650 words (4.5-5 KB); 3% of them topical words, the kind rules are made of."""
+    """About 560 words (4.5-5 KB); 3% of them topical words, the kind rules are made of."""
     weights = [1 / (rank + 1) for rank in range(len(common))]  # Zipf-like frequencies
     docs = []
     for _ in range(count):
-        text_words = rng.choices(common, weights, k=650)
-        for i in rng.sample(range(650), 20):
+        text_words = rng.choices(common, weights, k=560)
+        for i in rng.sample(range(560), 17):
             text_words[i] = rng.choice(topical)
         sentences = [
             " ".join(text_words[i : i + 13]).capitalize() + "."
@@ -120,7 +120,7 @@ def main() -> None:
     docs = make_articles(rng, common, vocab, args.articles)
     size = sum(len(d.text) for d in docs) / len(docs)
     print(
-        f"{len(docs)} articles of {size / 1024:.1f} KB on average (650 words, 3% of them from "
+        f"{len(docs)} articles of {size / 1024:.1f} KB on average (560 words, 3% of them from "
         "the 5,000 topical words rules are made of); one core\n"
     )
     print(
