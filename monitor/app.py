@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from monitor.config import Config, load_feeds
 from monitor.errors import ConfigError
+from monitor.extractor import ExtractorPool
 from monitor.feeds.fetch import make_client
-from monitor.feeds.guard import LinkGuard
+from monitor.feeds.guard import LinkGuard, host_port
+from monitor.feeds.hosts import HostLimiter
 from monitor.notify.channels import Channels
 from monitor.notify.deliver import Sender
 from monitor.pipeline import Services
@@ -52,17 +54,30 @@ async def open_services(
     sessions = session_factory(engine)
     with sessions.begin() as session:
         repo.sync_feeds(session, feeds)
-    client = make_client(config.fetch.user_agent, config.fetch.concurrency)
+    fetch = config.fetch
+    # Article links may reach private addresses only on a feed's own host:port or the
+    # operator's allow-list; the guarded client enforces that at connect time.
+    allowed = set(fetch.allow) | {host_port(f.url) for f in feeds}
+    feed_client = make_client(fetch.user_agent, fetch.concurrency)
+    page_client = make_client(fetch.user_agent, fetch.concurrency, guarded=True, allowed=allowed)
+    extractor = ExtractorPool(
+        config.extract.workers, config.extract.timeout, config.extract.memory_mb
+    ).start()
     services = Services(
         config=config,
         sessions=sessions,
-        client=client,
-        guard=LinkGuard(config.fetch.allow),
+        feed_client=feed_client,
+        page_client=page_client,
+        limiter=HostLimiter(fetch.per_host, fetch.host_delay),
+        guard=LinkGuard(fetch.allow),
         matcher=compile_rules(rules.rules),
         sender=Sender(channels, echo),
+        extract=extractor.extract,
     )
     try:
         yield services, notes
     finally:
-        await client.aclose()
+        await feed_client.aclose()
+        await page_client.aclose()
+        extractor.close()
         engine.dispose()

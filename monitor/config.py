@@ -6,6 +6,7 @@ Every setting is data with help text (``SETTINGS``); the README table is generat
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from monitor.errors import ConfigError, Problem
@@ -35,6 +37,15 @@ DEFAULT_MAX_FEED_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PAGE_BYTES = 5 * 1024 * 1024
 DEFAULT_CONCURRENCY = 10
 DEFAULT_USER_AGENT = "monitor/0.1 (+news monitoring; feed reader)"
+DEFAULT_PER_HOST = 2
+DEFAULT_HOST_DELAY = 0.25
+DEFAULT_BACKOFF_MAX = 6 * 3600.0
+DEFAULT_FEED_DOWN_AFTER = 3600.0
+DEFAULT_EXTRACT_TIMEOUT = 10.0
+DEFAULT_EXTRACT_MEMORY_MB = 1024
+DEFAULT_MIN_INTERVAL = 120.0
+DEFAULT_MAX_INTERVAL = 3600.0
+DEFAULT_GRACE = 20.0
 CHANNEL_PREFIX = "MONITOR_CHANNEL_"
 
 
@@ -88,7 +99,47 @@ SETTINGS: tuple[Setting, ...] = (
         "host resolves to a private or loopback address.",
     ),
     Setting("MONITOR_USER_AGENT", DEFAULT_USER_AGENT, "User-Agent sent with every request."),
+    Setting(
+        "MONITOR_PER_HOST",
+        str(DEFAULT_PER_HOST),
+        "Requests at the same time to one host (feeds and pages together).",
+    ),
+    Setting(
+        "MONITOR_HOST_DELAY", "0.25s", "Least time between the starts of two requests to one host."
+    ),
+    Setting(
+        "MONITOR_BACKOFF_MAX",
+        "6h",
+        "Longest wait between polls of a failing feed (the backoff doubles up to it).",
+    ),
+    Setting(
+        "MONITOR_FEED_DOWN_AFTER",
+        "1h",
+        'A feed failing this long raises one "feed down" notice to the `admin` channel, '
+        'and one "recovered" notice when it works again.',
+    ),
+    Setting(
+        "MONITOR_EXTRACT_TIMEOUT",
+        "10s",
+        "Time one page may take in text extraction before it counts as extraction_failed.",
+    ),
+    Setting("MONITOR_EXTRACT_WORKERS", "number of CPUs", "Worker processes for text extraction."),
+    Setting(
+        "MONITOR_EXTRACT_MEMORY_MB",
+        str(DEFAULT_EXTRACT_MEMORY_MB),
+        "Address-space limit of one extraction worker, in MiB.",
+    ),
+    Setting(
+        "MONITOR_SHUTDOWN_GRACE",
+        "20s",
+        "On SIGTERM/SIGINT, how long polls in flight may take to finish.",
+    ),
     Setting("MONITOR_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Setting(
+        "MONITOR_LOG_FORMAT",
+        "text",
+        "`text` (human-readable) or `json` (one JSON object per line).",
+    ),
 )
 
 
@@ -100,6 +151,16 @@ class FetchSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     user_agent: str = DEFAULT_USER_AGENT
     allow: frozenset[str] = frozenset()
+    per_host: int = DEFAULT_PER_HOST
+    host_delay: float = DEFAULT_HOST_DELAY
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    timeout: float = DEFAULT_EXTRACT_TIMEOUT
+    workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    memory_mb: int = DEFAULT_EXTRACT_MEMORY_MB
 
 
 @dataclass(frozen=True)
@@ -109,7 +170,11 @@ class Config:
     rules_dir: Path = Path(DEFAULT_RULES_DIR)
     channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    feed_down_after: float = DEFAULT_FEED_DOWN_AFTER
+    shutdown_grace: float = DEFAULT_GRACE
     log_level: str = "INFO"
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -123,7 +188,18 @@ class Config:
             concurrency=int(_number(env, "MONITOR_CONCURRENCY", DEFAULT_CONCURRENCY)),
             user_agent=get("MONITOR_USER_AGENT", DEFAULT_USER_AGENT),
             allow=frozenset(_split(env.get("MONITOR_FETCH_ALLOW", ""), lower=True)),
+            per_host=int(_number(env, "MONITOR_PER_HOST", DEFAULT_PER_HOST)),
+            host_delay=_duration(env, "MONITOR_HOST_DELAY", DEFAULT_HOST_DELAY, zero_ok=True),
+            backoff_max=_duration(env, "MONITOR_BACKOFF_MAX", DEFAULT_BACKOFF_MAX),
         )
+        extract = ExtractSettings(
+            timeout=_duration(env, "MONITOR_EXTRACT_TIMEOUT", DEFAULT_EXTRACT_TIMEOUT),
+            workers=int(_number(env, "MONITOR_EXTRACT_WORKERS", os.cpu_count() or 2)),
+            memory_mb=int(_number(env, "MONITOR_EXTRACT_MEMORY_MB", DEFAULT_EXTRACT_MEMORY_MB)),
+        )
+        log_format = get("MONITOR_LOG_FORMAT", "text").lower()
+        if log_format not in {"text", "json"}:
+            raise ConfigError(f"MONITOR_LOG_FORMAT: {log_format!r} is not text or json")
         level = get("MONITOR_LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"MONITOR_LOG_LEVEL: {level!r} is not DEBUG, INFO, WARNING or ERROR")
@@ -133,7 +209,11 @@ class Config:
             rules_dir=Path(get("MONITOR_RULES", DEFAULT_RULES_DIR)),
             channels=channels_from_env(env),
             fetch=fetch,
+            extract=extract,
+            feed_down_after=_duration(env, "MONITOR_FEED_DOWN_AFTER", DEFAULT_FEED_DOWN_AFTER),
+            shutdown_grace=_duration(env, "MONITOR_SHUTDOWN_GRACE", DEFAULT_GRACE),
             log_level=level,
+            log_format=log_format,
         )
 
 
@@ -162,6 +242,19 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         raise ConfigError(f"{name}: {raw!r} is not a number") from None
     if value <= 0:
+        raise ConfigError(f"{name}: must be greater than 0, got {raw!r}")
+    return value
+
+
+def _duration(env: Mapping[str, str], name: str, default: float, *, zero_ok: bool = False) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = parse_duration(raw, bare_unit="s")
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a duration such as 30s, 10m or 6h") from None
+    if value < 0 or (value == 0 and not zero_ok):
         raise ConfigError(f"{name}: must be greater than 0, got {raw!r}")
     return value
 
@@ -196,6 +289,9 @@ class FeedConfig(BaseModel):
     language: str | None = Field(default=None, description="ISO code such as en, ru, uk.")
     interval: Duration = Field(default=DEFAULT_FEED_INTERVAL, description="Poll interval.")
     full_text: bool = Field(default=True, description="Fetch and extract the linked page.")
+    adaptive: bool = Field(default=True, description="Poll busy feeds more often, quiet ones less.")
+    min_interval: Duration | None = Field(default=None, description="Adaptive lower bound.")
+    max_interval: Duration | None = Field(default=None, description="Adaptive upper bound.")
 
     @field_validator("url")
     @classmethod
@@ -204,12 +300,33 @@ class FeedConfig(BaseModel):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
-    @field_validator("interval")
+    @field_validator("interval", "min_interval", "max_interval")
     @classmethod
-    def _not_too_often(cls, value: float) -> float:
-        if value < MIN_FEED_INTERVAL:
+    def _not_too_often(cls, value: float | None) -> float | None:
+        if value is not None and value < MIN_FEED_INTERVAL:
             raise ValueError(f"must be at least {MIN_FEED_INTERVAL:g} seconds")
         return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FeedConfig:
+        if not self.lowest <= self.interval <= self.highest:
+            raise ValueError(
+                f"need min_interval <= interval <= max_interval, got "
+                f"{self.lowest:g}s, {self.interval:g}s, {self.highest:g}s"
+            )
+        return self
+
+    @property
+    def lowest(self) -> float:
+        if self.min_interval is not None:
+            return self.min_interval
+        return min(self.interval, DEFAULT_MIN_INTERVAL)
+
+    @property
+    def highest(self) -> float:
+        if self.max_interval is not None:
+            return self.max_interval
+        return max(self.interval, DEFAULT_MAX_INTERVAL)
 
 
 _FEED_LIST = TypeAdapter(list[FeedConfig])

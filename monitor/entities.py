@@ -28,6 +28,17 @@ class FeedRef:
     interval: float = 300.0
     etag: str | None = None
     last_modified: str | None = None
+    fetch_url: str | None = None  # after a permanent redirect; else `url`
+    content_hash: str | None = None
+    adaptive: bool = True
+    lowest: float = 120.0
+    highest: float = 3600.0
+    poll_interval: float | None = None
+    error_count: int = 0
+
+    @property
+    def address(self) -> str:
+        return self.fetch_url or self.url
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,12 @@ class StageError(MonitorError):
 class FetchError(StageError):
     stage = "fetch"
 
-    def __init__(self, url: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, url: str, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         self.url = url
         self.status = status
+        self.retry_after = retry_after
         super().__init__(f"{url}: {message}")
 
 

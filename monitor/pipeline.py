@@ -2,32 +2,36 @@
 
 This module owns the order of the stages and what a failure in each means:
 - the feed cannot be fetched or parsed: the poll fails, the error is kept on the feed row,
-  nothing else changes, other feeds go on;
-- an article page cannot be fetched, is refused by the SSRF guard, or yields no text: the
-  article is matched on the feed's own text and the reason is stored with it;
+  the feed backs off, other feeds go on; 410 Gone disables the feed;
+- an article page cannot be fetched, is refused by the SSRF guard, or yields no text in
+  time: the article is matched on the feed's own text and the reason is stored with it;
 - alerts (notify) are side effects of stored hits only, sent afterwards by ``deliver_due``.
-The feed's ETag and Last-Modified are saved only after its new articles are stored, so a
-crash mid-poll means the next poll sees the same items again (and the unique keys skip them).
+The feed's validators (ETag, Last-Modified, body hash) are saved only after its new
+articles are stored, so a crash mid-poll means the next poll sees the same items again
+(and the unique keys skip them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import Config
 from monitor.entities import Article, Document, FeedEntry, FeedRef, Hit
-from monitor.errors import FetchError, StageError
-from monitor.extract import extract_page
+from monitor.errors import ExtractError, FetchError, StageError
+from monitor.extract import ExtractedPage
+from monitor.feeds import schedule
 from monitor.feeds.fetch import FetchResult, fetch
 from monitor.feeds.guard import LinkGuard, host_port
-from monitor.feeds.parse import parse_feed
+from monitor.feeds.hosts import HostLimiter
+from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.urls import canonical_url
 from monitor.notify.deliver import DeliveryReport, Sender, deliver_due
 from monitor.rules import Matcher
@@ -35,6 +39,7 @@ from monitor.store import repository as repo
 
 log = logging.getLogger(__name__)
 PAGE_CONCURRENCY = 4
+Extract = Callable[[bytes, str | None], Awaitable[ExtractedPage | None]]
 
 
 @dataclass
@@ -43,10 +48,13 @@ class Services:
 
     config: Config
     sessions: sessionmaker[Session]
-    client: httpx.AsyncClient
+    feed_client: httpx.AsyncClient
+    page_client: httpx.AsyncClient
+    limiter: HostLimiter
     guard: LinkGuard
     matcher: Matcher
     sender: Sender
+    extract: Extract
     route: Callable[[Hit], Iterable[str]] = lambda hit: hit.channels
 
 
@@ -57,7 +65,9 @@ class PollReport:
     items: int = 0
     new: int = 0
     hits: int = 0
+    skipped: int = 0
     error: str | None = None
+    note: str | None = None  # not modified, unchanged body, moved, disabled
     seconds: float = 0.0
 
 
@@ -76,43 +86,112 @@ async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
     try:
         report = await _poll(svc, feed)
     except StageError as exc:
-        status = getattr(exc, "status", None)
-        with svc.sessions.begin() as session:
-            repo.record_poll(session, feed.id, status=status, error=str(exc))
-        report = PollReport(feed.name, status=status, error=str(exc))
-    report = PollReport(**{**report.__dict__, "seconds": round(time.monotonic() - started, 3)})
-    _log_poll(report)
+        report = _failed(svc, feed, exc)
+    report = replace(report, seconds=round(time.monotonic() - started, 3))
+    _log_poll(feed, report)
     return report
 
 
 async def _poll(svc: Services, feed: FeedRef) -> PollReport:
     settings = svc.config.fetch
     result = await fetch(
-        svc.client,
-        feed.url,
+        svc.feed_client,
+        feed.address,
         max_bytes=settings.max_feed_bytes,
         deadline=settings.timeout,
         etag=feed.etag,
         last_modified=feed.last_modified,
+        limiter=svc.limiter,
     )
+    moved = _moved(feed, result)
     if result.not_modified:
-        with svc.sessions.begin() as session:
-            repo.record_poll(session, feed.id, status=304)
-        return PollReport(feed.name, status=304)
+        _finish(svc, feed, result, None, moved)
+        return PollReport(feed.name, status=304, note="not modified")
+    digest = hashlib.sha256(result.content).hexdigest()
+    if digest == feed.content_hash:  # servers that ignore conditional requests
+        _finish(svc, feed, result, None, moved)
+        return PollReport(feed.name, status=result.status, note="unchanged")
     parsed = parse_feed(result.content, result.url)
     with svc.sessions() as session:
         fresh_guids = repo.unknown_entries(
             session, feed.id, ((e.guid, e.link or e.guid) for e in parsed.entries)
         )
     fresh = [e for e in parsed.entries if e.guid in fresh_guids]
-    articles = await _build_all(svc, feed, fresh)
-    new, hits = _store(svc, articles)
-    _save_feed_state(svc, feed, result, len(parsed.entries))
-    if parsed.problem:
-        log.info("feed %s: read despite: %s", feed.name, parsed.problem)
+    new, hits = _store(svc, await _build_all(svc, feed, fresh))
+    _finish(svc, feed, result, parsed, moved, digest)
+    note = f"read despite: {parsed.problem}" if parsed.problem else None
     return PollReport(
-        feed.name, status=result.status, items=len(parsed.entries), new=new, hits=hits
+        feed.name,
+        status=result.status,
+        items=len(parsed.entries),
+        new=new,
+        hits=hits,
+        skipped=parsed.skipped,
+        note=note,
     )
+
+
+def _moved(feed: FeedRef, result: FetchResult) -> str | None:
+    if result.permanent_url and result.permanent_url != feed.address:
+        log.warning(
+            "feed %s moved permanently: %s -> %s", feed.name, feed.address, result.permanent_url
+        )
+        return result.permanent_url
+    return None
+
+
+def _finish(
+    svc: Services,
+    feed: FeedRef,
+    result: FetchResult,
+    parsed: ParsedFeed | None,
+    moved: str | None,
+    digest: str | None = None,
+) -> None:
+    published = [e.published for e in parsed.entries if e.published] if parsed else []
+    ceiling = svc.config.fetch.backoff_max
+    next_in = schedule.after_success(feed, published, result.max_age, ceiling)
+    outcome = repo.PollOutcome(
+        status=result.status,
+        next_in=next_in,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        items=len(parsed.entries) if parsed else 0,
+        content_hash=digest,
+        moved_to=moved,
+        poll_interval=schedule.adaptive_interval(feed, published) if parsed else None,
+    )
+    _record(svc, feed, outcome)
+
+
+def _failed(svc: Services, feed: FeedRef, exc: StageError) -> PollReport:
+    status = getattr(exc, "status", None)
+    if status == 410:
+        log.error("feed %s is gone (HTTP 410): disabled until its URL changes", feed.name)
+        outcome = repo.PollOutcome(status=410, next_in=None, error=str(exc), gone=True)
+        _record(svc, feed, outcome)
+        return PollReport(feed.name, status=410, error=str(exc), note="disabled")
+    next_in = schedule.after_failure(
+        feed, feed.error_count + 1, getattr(exc, "retry_after", None), svc.config.fetch.backoff_max
+    )
+    _record(svc, feed, repo.PollOutcome(status=status, next_in=next_in, error=str(exc)))
+    return PollReport(feed.name, status=status, error=str(exc))
+
+
+def _record(svc: Services, feed: FeedRef, outcome: repo.PollOutcome) -> None:
+    with svc.sessions.begin() as session:
+        change = repo.record_poll(session, feed.id, outcome, svc.config.feed_down_after)
+    if change == "down":
+        minutes = svc.config.feed_down_after / 60
+        svc.sender.notice(
+            f"Feed down: {feed.name}",
+            f"{feed.name} ({feed.address}) has been failing for more than "
+            f"{minutes:g} minutes.\nLast error: {outcome.error}",
+        )
+    elif change == "recovered":
+        svc.sender.notice(
+            f"Feed recovered: {feed.name}", f"{feed.name} ({feed.address}) works again."
+        )
 
 
 async def _build_all(svc: Services, feed: FeedRef, entries: Sequence[FeedEntry]) -> list[Article]:
@@ -132,14 +211,15 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
     if feed.full_text and entry.link:
         try:
             page = await fetch(
-                svc.client,
+                svc.page_client,
                 entry.link,
                 max_bytes=svc.config.fetch.max_page_bytes,
                 deadline=svc.config.fetch.timeout,
-                check=lambda hop: svc.guard.check(hop, host_port(feed.url)),
+                limiter=svc.limiter,
+                check=lambda hop: svc.guard.check(hop, host_port(feed.address)),
             )
-            extracted = await asyncio.to_thread(extract_page, page.content, page.url)
-        except FetchError as exc:
+            extracted = await svc.extract(page.content, page.url)
+        except (FetchError, ExtractError) as exc:
             note = str(exc)
         else:
             if extracted is None:
@@ -175,30 +255,38 @@ def _store(svc: Services, articles: Sequence[Article]) -> tuple[int, int]:
     return new, hits
 
 
-def _save_feed_state(svc: Services, feed: FeedRef, result: FetchResult, items: int) -> None:
-    with svc.sessions.begin() as session:
-        repo.record_poll(
-            session,
-            feed.id,
-            status=result.status,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            items=items,
-        )
-
-
-def _log_poll(report: PollReport) -> None:
+def _log_poll(feed: FeedRef, report: PollReport) -> None:
+    fields = {
+        "feed": report.feed,
+        "status": report.status,
+        "items": report.items,
+        "new": report.new,
+        "hits": report.hits,
+        "skipped": report.skipped,
+        "duration": report.seconds,
+        "error": report.error,
+        "note": report.note,
+    }
     if report.error:
-        log.warning("poll %s failed after %.2fs: %s", report.feed, report.seconds, report.error)
+        log.warning(
+            "poll %s failed after %.2fs: %s",
+            report.feed,
+            report.seconds,
+            report.error,
+            extra={"poll": fields},
+        )
     else:
         log.info(
-            "poll %s: status=%s items=%d new=%d hits=%d %.2fs",
+            "poll %s: status=%s items=%d new=%d hits=%d skipped=%d %.2fs%s",
             report.feed,
             report.status,
             report.items,
             report.new,
             report.hits,
+            report.skipped,
             report.seconds,
+            f" ({report.note})" if report.note else "",
+            extra={"poll": fields},
         )
 
 

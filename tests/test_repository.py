@@ -113,21 +113,61 @@ def test_record_poll_success_and_failure(engine) -> None:  # type: ignore[no-unt
     sessions = session_factory(engine)
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, feeds("a"))
+    failure = repo.PollOutcome(status=500, next_in=600, error="fetch: HTTP 500")
     with sessions.begin() as s:
-        repo.record_poll(s, feed.id, status=500, error="fetch: HTTP 500")
-        repo.record_poll(s, feed.id, status=500, error="fetch: HTTP 500")
+        assert repo.record_poll(s, feed.id, failure, down_after=3600) is None
+        assert repo.record_poll(s, feed.id, failure, down_after=0) == "down"
+        assert repo.record_poll(s, feed.id, failure, down_after=0) is None  # only once
     with sessions() as s:
         [status] = repo.feed_statuses(s)
+        assert repo.due_feeds(s, datetime.now(UTC), 10) == []  # backing off
+        assert len(repo.due_feeds(s, datetime.now(UTC) + timedelta(minutes=11), 10)) == 1
     assert (status.error_count, status.last_error, status.last_success_at) == (
-        2,
+        3,
         "fetch: HTTP 500",
         None,
     )
+    assert status.down_since is not None
+    ok = repo.PollOutcome(
+        status=200,
+        next_in=300,
+        etag='"e"',
+        items=3,
+        content_hash="h",
+        moved_to="https://a.example/new-rss",
+        poll_interval=240,
+    )
     with sessions.begin() as s:
-        repo.record_poll(s, feed.id, status=200, etag='"e"', items=3)
+        assert repo.record_poll(s, feed.id, ok) == "recovered"
+        assert repo.record_poll(s, feed.id, ok) is None
     with sessions() as s:
         [status] = repo.feed_statuses(s)
         ref = repo.feed_ref(s, feed.id)
-    assert (status.error_count, status.last_error, status.items_seen) == (0, None, 3)
-    assert ref.etag == '"e"' and status.last_success_at is not None
-    assert status.last_success_at.tzinfo is not None
+    assert (status.error_count, status.last_error, status.items_seen) == (0, None, 6)
+    assert (ref.etag, ref.content_hash, ref.poll_interval) == ('"e"', "h", 240)
+    assert ref.address == "https://a.example/new-rss" and ref.url == "https://a.example/rss"
+    assert status.last_success_at is not None and status.last_success_at.tzinfo is not None
+
+
+def test_gone_feeds_are_disabled_until_their_url_changes(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+        repo.record_poll(s, feed.id, repo.PollOutcome(410, None, error="HTTP 410", gone=True))
+    with sessions.begin() as s:
+        assert repo.active_feeds(s) == []
+        assert repo.due_feeds(s, datetime.now(UTC) + timedelta(days=1), 10) == []
+        assert repo.sync_feeds(s, feeds("a")) == []  # same URL: stays disabled
+        [status] = repo.feed_statuses(s)
+        assert status.disabled_reason == "HTTP 410"
+        moved = [FeedConfig(url="https://a.example/feed2", name="a")]
+        assert [f.name for f in repo.sync_feeds(s, moved)] == ["a"]
+
+
+def test_due_feeds_skip_those_in_flight(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        a, b = repo.sync_feeds(s, feeds("a", "b"))
+    with sessions() as s:
+        assert [f.name for f in repo.due_feeds(s, datetime.now(UTC), 10, busy=[a.id])] == ["b"]
+        assert len(repo.due_feeds(s, datetime.now(UTC), 1)) == 1

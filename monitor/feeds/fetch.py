@@ -1,20 +1,31 @@
-"""HTTP fetching with an overall deadline, a body cap counted after decompression,
-conditional GET and redirects followed one hop at a time (so each hop can be checked)."""
+"""HTTP fetching: an overall deadline (connect, headers and body together), a body cap
+counted after decompression, conditional GET, redirects followed one hop at a time (each
+hop checked), per-host politeness, and what the server said about when to come back."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import email.utils
+import re
+import ssl
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
+import httpcore
 import httpx
 
 from monitor.errors import FetchError
+from monitor.feeds.hosts import HostLimiter
+from monitor.feeds.netguard import GuardedBackend
 
 MAX_REDIRECTS = 5
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_CODES = frozenset({301, 308})
+ALLOWED_SCHEMES = ("http", "https")
 Check = Callable[[str], Awaitable[None]]
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,8 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str = ""
+    permanent_url: str | None = None  # where every redirect was permanent: the new address
+    max_age: float | None = None  # Cache-Control max-age: do not come back sooner
 
     @property
     def not_modified(self) -> bool:
@@ -40,6 +53,7 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     check: Check | None = None,
+    limiter: HostLimiter | None = None,
 ) -> FetchResult:
     """GET ``url``; ``check`` vets every hop (it raises to refuse)."""
     headers = {}
@@ -49,7 +63,7 @@ async def fetch(
         headers["If-Modified-Since"] = last_modified
     try:
         async with asyncio.timeout(deadline):
-            return await _follow(client, url, headers, max_bytes, check)
+            return await _follow(client, url, headers, max_bytes, check, limiter)
     except TimeoutError:
         raise FetchError(url, f"no complete answer within {deadline:g}s") from None
     except httpx.HTTPError as exc:
@@ -62,21 +76,25 @@ async def _follow(
     headers: dict[str, str],
     max_bytes: int,
     check: Check | None,
+    limiter: HostLimiter | None,
 ) -> FetchResult:
-    for _ in range(MAX_REDIRECTS + 1):
+    permanent = True
+    for hop in range(MAX_REDIRECTS + 1):
+        if not url.lower().startswith(tuple(f"{s}://" for s in ALLOWED_SCHEMES)):
+            raise FetchError(url, "only http and https URLs are fetched")
         if check is not None:
             await check(url)
-        async with client.stream("GET", url, headers=headers, follow_redirects=False) as response:
+        async with (
+            _slot(limiter, url),
+            client.stream("GET", url, headers=headers, follow_redirects=False) as response,
+        ):
             location = response.headers.get("location")
             if response.status_code in REDIRECT_CODES and location:
+                permanent = permanent and response.status_code in PERMANENT_CODES
                 url = urljoin(url, location)
                 continue
-            if response.status_code == 304:
-                return FetchResult(
-                    url, 304, b"", headers.get("If-None-Match"), headers.get("If-Modified-Since")
-                )
-            if response.status_code >= 400:
-                raise FetchError(url, f"HTTP {response.status_code}", response.status_code)
+            if response.status_code >= 400 or response.status_code == 304:
+                return _status_only(response, url, headers)
             content = await _read_capped(response, url, max_bytes)
             return FetchResult(
                 url=url,
@@ -85,8 +103,34 @@ async def _follow(
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
                 content_type=response.headers.get("content-type", ""),
+                permanent_url=url if hop and permanent else None,
+                max_age=max_age(response.headers.get("cache-control")),
             )
     raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+
+
+def _status_only(response: httpx.Response, url: str, headers: dict[str, str]) -> FetchResult:
+    if response.status_code == 304:
+        return FetchResult(
+            url,
+            304,
+            b"",
+            headers.get("If-None-Match"),
+            headers.get("If-Modified-Since"),
+            max_age=max_age(response.headers.get("cache-control")),
+        )
+    raise FetchError(
+        url,
+        f"HTTP {response.status_code}",
+        response.status_code,
+        retry_after=retry_after(response.headers.get("retry-after")),
+    )
+
+
+def _slot(limiter: HostLimiter | None, url: str):  # type: ignore[no-untyped-def]
+    from contextlib import nullcontext
+
+    return limiter.slot(url) if limiter else nullcontext()
 
 
 async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
@@ -99,11 +143,46 @@ async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> by
     return b"".join(chunks)
 
 
-def make_client(user_agent: str, concurrency: int) -> httpx.AsyncClient:
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def max_age(cache_control: str | None) -> float | None:
+    match = _MAX_AGE.search(cache_control or "")
+    return float(match.group(1)) if match else None
+
+
+def make_client(
+    user_agent: str, concurrency: int, guarded: bool = False, allowed: Iterable[str] = ()
+) -> httpx.AsyncClient:
+    """A client for feeds (``guarded=False``: operator's URLs) or for article pages
+    (``guarded=True``: connects only to public addresses or ``allowed`` host[:port]s)."""
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    if guarded:
+        # httpx has no public hook for the network backend; its httpcore pool has one.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(allowed),
+        )
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-        limits=limits,
+        transport=transport,
         timeout=httpx.Timeout(30.0),
         trust_env=False,
     )

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.entities import Alert
 from monitor.errors import DeliveryError
 from monitor.notify.channels import STDOUT, Channels
-from monitor.notify.render import Message, render
+from monitor.notify.render import Message, one_line, render
 from monitor.store import repository as repo
 from monitor.store.models import utcnow
 
 MAX_ATTEMPTS = 5
+ADMIN_CHANNEL = "admin"
 FIRST_RETRY = timedelta(minutes=1)
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,20 @@ class Sender:
             self._echo(f"{message.title}\n{message.body}\n")
             return
         _notify(alert.channel, targets, message)
+
+    def notice(self, title: str, body: str) -> bool:
+        """An operational notice (feed down, recovered) to the `admin` channel, if there is
+        one; best effort, never raises. Returns whether it was sent."""
+        urls = self.channels.urls.get(ADMIN_CHANNEL)
+        if not urls:
+            log.warning("%s (no admin channel: set MONITOR_CHANNEL_ADMIN)", title)
+            return False
+        try:
+            _notify(ADMIN_CHANNEL, urls, Message(title=one_line(title), body=body))
+        except DeliveryError as exc:
+            log.error("notice %r not delivered: %s", title, exc)
+            return False
+        return True
 
 
 def _notify(channel: str, urls: tuple[str, ...], message: Message) -> None:

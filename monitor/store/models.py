@@ -54,6 +54,7 @@ class Base(DeclarativeBase):
 
 class FeedRow(Base):
     __tablename__ = "feeds"
+    __table_args__ = (Index("ix_feeds_due", "active", "next_check_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -72,6 +73,16 @@ class FeedRow(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    # Where the feed is fetched now: a permanent redirect moves it away from `url`.
+    fetch_url: Mapped[str | None] = mapped_column(Text)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)  # e.g. HTTP 410 Gone
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    down_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    adaptive: Mapped[bool] = mapped_column(Boolean, default=True)
+    min_interval: Mapped[float | None] = mapped_column(Float)
+    max_interval: Mapped[float | None] = mapped_column(Float)
+    poll_interval: Mapped[float | None] = mapped_column(Float)  # the adaptive one, now
 
 
 class ArticleRow(Base):
