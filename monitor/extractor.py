@@ -9,6 +9,7 @@ its place) and fails alone as ``extraction_failed``. The service never blocks on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import resource
@@ -114,10 +115,8 @@ class ExtractorPool:
 
     def close(self) -> None:
         for worker in self._all:
-            try:
+            with contextlib.suppress(OSError):
                 worker.conn.send(None)
-            except OSError:
-                pass
         for worker in self._all:
             worker.process.join(2)
             if worker.process.is_alive():

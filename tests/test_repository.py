@@ -167,7 +167,7 @@ def test_gone_feeds_are_disabled_until_their_url_changes(engine) -> None:  # typ
 def test_due_feeds_skip_those_in_flight(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
     with sessions.begin() as s:
-        a, b = repo.sync_feeds(s, feeds("a", "b"))
+        a, _b = repo.sync_feeds(s, feeds("a", "b"))
     with sessions() as s:
         assert [f.name for f in repo.due_feeds(s, datetime.now(UTC), 10, busy=[a.id])] == ["b"]
         assert len(repo.due_feeds(s, datetime.now(UTC), 1)) == 1

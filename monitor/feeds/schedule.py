@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,7 +25,7 @@ def adaptive_interval(feed: FeedRef, published: Sequence[datetime]) -> float:
     dates = sorted({d for d in published}, reverse=True)[:ADAPTIVE_SAMPLE]
     if len(dates) < 2:
         return feed.poll_interval or feed.interval
-    gaps = [(a - b).total_seconds() for a, b in zip(dates, dates[1:], strict=False)]
+    gaps = [(a - b).total_seconds() for a, b in itertools.pairwise(dates)]
     target = float(statistics.median(gaps)) * ADAPTIVE_FACTOR
     return min(max(target, feed.lowest), feed.highest)
 
