@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sys
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from monitor.config import SETTINGS, Config, load_feeds, parse_duration
 from monitor.entities import Document, Evidence, StoredArticle
 from monitor.errors import ConfigError, MonitorError
 from monitor.extract import extract_page
+from monitor.logs import setup_logging
 from monitor.pipeline import CycleReport, run_cycle
 from monitor.rules import Rule, compile_rules, load_rule, load_rules
 from monitor.rules.backtest import BacktestReport
@@ -39,14 +39,6 @@ def _config(ctx: click.Context) -> Config:
     if config is None:
         raise click.UsageError("configuration missing")
     return config
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "trafilatura", "apprise"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 @click.group()
@@ -72,7 +64,7 @@ def main() -> None:
 def run(ctx: click.Context, once: bool) -> None:
     """Run the service (until SIGINT/SIGTERM), or one cycle with --once."""
     config = _config(ctx)
-    _setup_logging(config.log_level)
+    setup_logging(config.log_level, config.log_format)
     try:
         code = asyncio.run(_run(config, once))
     except MonitorError as exc:
@@ -389,6 +381,57 @@ def feeds_list(ctx: click.Context) -> None:
         )
         if s.last_error:
             click.echo(f"{'':30} last error: {s.last_error}")
+
+
+@feeds.command("health")
+@click.pass_context
+def feeds_health(ctx: click.Context) -> None:
+    """Each feed's state: ok, failing, down or disabled, with its last error."""
+    config = _config(ctx)
+    try:
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        with session_factory(engine).begin() as session:
+            repo.sync_feeds(session, load_feeds(config.feeds_path))
+            statuses = [s for s in repo.feed_statuses(session) if s.active]
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(
+        f"{'NAME':28} {'STATE':9} {'LAST ATTEMPT':16} {'LAST SUCCESS':16} {'HTTP':>4} "
+        f"{'ERRORS':>6} {'ITEMS':>6} {'NEXT CHECK':16}"
+    )
+    for s in statuses:
+        click.echo(
+            f"{s.name[:28]:28} {_state(s, config.feed_down_after):9} "
+            f"{_when(s.last_checked_at):16} {_when(s.last_success_at):16} "
+            f"{s.last_status or '-':>4} {s.error_count:>6} {s.items_seen:>6} "
+            f"{_when(s.next_check_at) if not s.disabled_reason else '-':16}"
+        )
+        if s.fetch_url and s.fetch_url != s.url:
+            click.echo(f"{'':28} moved permanently to {s.fetch_url}")
+        if s.last_warning and not s.last_error:
+            click.echo(f"{'':28} read despite: {s.last_warning}")
+        if s.disabled_reason or s.last_error:
+            click.echo(
+                f"{'':28} {'disabled: ' if s.disabled_reason else 'last error: '}"
+                f"{s.disabled_reason or s.last_error}"
+            )
+    down = sum(_state(s, config.feed_down_after) in {"down", "disabled"} for s in statuses)
+    click.echo(f"{len(statuses)} feeds, {down} down or disabled", err=True)
+
+
+def _state(status: repo.FeedStatus, down_after: float) -> str:
+    if status.disabled_reason:
+        return "disabled"
+    if status.down_since is None:
+        return "ok" if status.last_checked_at else "new"
+    failing_for = (datetime.now(UTC) - status.down_since).total_seconds()
+    return "down" if failing_for >= down_after else "failing"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "never"
 
 
 @cli.command()

@@ -158,6 +158,7 @@ def _finish(
         last_modified=result.last_modified,
         items=len(parsed.entries) if parsed else 0,
         content_hash=digest,
+        warning=parsed.problem if parsed else None,
         moved_to=moved,
         poll_interval=schedule.adaptive_interval(feed, published) if parsed else None,
     )

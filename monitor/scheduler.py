@@ -1,9 +1,13 @@
-"""The long-running service: APScheduler 3.11 polls each feed at its own interval.
+"""The long-running service on APScheduler 3.11.
 
-Each feed is one job (coalesce, max_instances=1: a slow poll never piles up and after
-downtime a feed gets one catch-up poll, not one per missed interval). SIGTERM/SIGINT stop
-new work; polls in flight get GRACE_SECONDS to finish, then are cancelled. Each article is
-written in its own transaction, so cancelling leaves nothing half-written.
+One "tick" job (every TICK_SECONDS; coalesce, max_instances=1, explicit misfire grace)
+starts a poll for every feed whose next check has come. Each poll is its own task, so a
+slow or hung poll holds up nothing else; a feed is never polled twice at once. The next
+check of each feed is kept on its row (interval, adaptive pace, backoff, Retry-After), so
+after downtime every feed gets one catch-up poll, not one per missed interval.
+
+SIGTERM/SIGINT stop new work; polls in flight get the shutdown grace to finish, then are
+cancelled. Each article is written in its own transaction, so nothing is left half-written.
 """
 
 from __future__ import annotations
@@ -13,20 +17,20 @@ import logging
 import signal
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.entities import FeedRef
 from monitor.notify.deliver import deliver_due
 from monitor.pipeline import Services, poll_safely
 from monitor.rules.reload import RELOAD_INTERVAL, RuleWatcher
 from monitor.store import repository as repo
 
-GRACE_SECONDS = 20.0
+TICK_SECONDS = 2.0
 DELIVERY_INTERVAL = 30.0
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class Service:
@@ -35,14 +39,36 @@ class Service:
         self.watcher = watcher
         self.stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight: set[int] = set()
+        self._slots = asyncio.Semaphore(svc.config.fetch.concurrency)
+        self._deliver_lock = asyncio.Lock()  # one sender at a time: no double sends
 
-    async def _poll(self, feed_id: int) -> None:
+    async def _tick(self) -> None:
         if self.stopping.is_set():
             return
+        limit = self.svc.config.fetch.concurrency * 2
         with self.svc.sessions() as session:
-            feed = repo.feed_ref(session, feed_id)  # fresh ETag and URL for every poll
-        await self._tracked(poll_safely(self.svc, feed))
-        await self._deliver()
+            due = repo.due_feeds(session, datetime.now(UTC), limit, self._in_flight)
+        for feed in due:
+            self._in_flight.add(feed.id)
+            self._spawn(self._poll(feed))
+
+    async def _poll(self, feed: FeedRef) -> None:
+        try:
+            async with self._slots:
+                if self.stopping.is_set():
+                    return
+                report = await poll_safely(self.svc, feed)
+            if report.hits:
+                await self._deliver()
+        finally:
+            self._in_flight.discard(feed.id)
+
+    async def _deliver(self) -> None:
+        if self.stopping.is_set():
+            return
+        async with self._deliver_lock:
+            await deliver_due(self.svc.sessions, self.svc.sender)
 
     async def _reload(self) -> None:
         assert self.watcher is not None
@@ -50,51 +76,31 @@ class Service:
         if matcher is not None:
             self.svc.matcher = matcher  # polls read it per article: the swap is atomic
 
-    async def _deliver(self) -> None:
-        if not self.stopping.is_set():
-            await self._tracked(deliver_due(self.svc.sessions, self.svc.sender))
-
-    async def _tracked(self, coro: Coroutine[Any, Any, T]) -> T:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        try:
-            return await task
-        finally:
-            self._tasks.discard(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _schedule(self, scheduler: AsyncIOScheduler) -> int:
-        now = datetime.now(UTC)
-        with self.svc.sessions() as session:
-            feeds = repo.active_feeds(session)
-        for feed in feeds:
-            scheduler.add_job(
-                self._poll,
-                IntervalTrigger(seconds=feed.interval),
-                args=[feed.id],
-                id=f"feed-{feed.id}",
-                name=f"poll {feed.name}",
-                next_run_time=now,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=int(feed.interval),
-            )
+        jobs: list[tuple[Any, float, str]] = [
+            (self._tick, TICK_SECONDS, "tick"),
+            (self._deliver, DELIVERY_INTERVAL, "deliver"),
+        ]
         if self.watcher is not None:
+            jobs.append((self._reload, RELOAD_INTERVAL, "reload-rules"))
+        for func, every, name in jobs:
             scheduler.add_job(
-                self._reload,
-                IntervalTrigger(seconds=RELOAD_INTERVAL),
-                id="reload-rules",
+                func,
+                IntervalTrigger(seconds=every),
+                id=name,
+                name=name,
+                next_run_time=datetime.now(UTC),
                 coalesce=True,
                 max_instances=1,
+                misfire_grace_time=max(1, int(every)),
             )
-        scheduler.add_job(
-            self._deliver,
-            IntervalTrigger(seconds=DELIVERY_INTERVAL),
-            id="deliver",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=int(DELIVERY_INTERVAL),
-        )
-        return len(feeds)
+        with self.svc.sessions() as session:
+            return len(repo.active_feeds(session))
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -105,17 +111,18 @@ class Service:
         scheduler.start()
         log.info("service started: %d feeds scheduled", count)
         await self.stopping.wait()
-        log.info("stopping: no new polls; %d in flight", len(self._tasks))
+        log.info("stopping: no new polls; %d tasks in flight", len(self._tasks))
         scheduler.shutdown(wait=False)
         await self._drain()
         log.info("stopped")
 
     async def _drain(self) -> None:
+        grace = self.svc.config.shutdown_grace
         if not self._tasks:
             return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=GRACE_SECONDS)
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
         for task in pending:
             task.cancel()
         if pending:
-            log.warning("cancelled %d polls still running after %.0fs", len(pending), GRACE_SECONDS)
+            log.warning("cancelled %d polls still running after %.0fs", len(pending), grace)
             await asyncio.gather(*pending, return_exceptions=True)

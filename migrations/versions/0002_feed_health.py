@@ -20,6 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("feeds") as batch:
         batch.add_column(sa.Column("fetch_url", sa.Text(), nullable=True))
         batch.add_column(sa.Column("disabled_reason", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("last_warning", sa.Text(), nullable=True))
         batch.add_column(sa.Column("down_since", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("down_notified", sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
@@ -36,5 +37,6 @@ def downgrade() -> None:
     with op.batch_alter_table("feeds") as batch:
         batch.drop_index("ix_feeds_due")
         for name in ("poll_interval", "max_interval", "min_interval", "adaptive", "content_hash",
-                     "down_notified", "down_since", "disabled_reason", "fetch_url"):
+                     "down_notified", "down_since", "last_warning", "disabled_reason",
+                     "fetch_url"):
             batch.drop_column(name)

@@ -61,13 +61,28 @@ async def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    clock = _Deadline(deadline)
     try:
-        async with asyncio.timeout(deadline):
-            return await _follow(client, url, headers, max_bytes, check, limiter)
+        return await _follow(client, url, headers, max_bytes, check, limiter, clock)
     except TimeoutError:
         raise FetchError(url, f"no complete answer within {deadline:g}s") from None
     except httpx.HTTPError as exc:
         raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
+
+
+class _Deadline:
+    """One deadline for all hops of a request, started when the first hop gets its host slot:
+    waiting for our own politeness limit is not the server's slowness."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at: float | None = None
+
+    def timeout(self) -> asyncio.Timeout:
+        loop = asyncio.get_running_loop()
+        if self.at is None:
+            self.at = loop.time() + self.seconds
+        return asyncio.timeout_at(self.at)
 
 
 async def _follow(
@@ -77,6 +92,7 @@ async def _follow(
     max_bytes: int,
     check: Check | None,
     limiter: HostLimiter | None,
+    clock: _Deadline,
 ) -> FetchResult:
     permanent = True
     for hop in range(MAX_REDIRECTS + 1):
@@ -86,6 +102,7 @@ async def _follow(
             await check(url)
         async with (
             _slot(limiter, url),
+            clock.timeout(),
             client.stream("GET", url, headers=headers, follow_redirects=False) as response,
         ):
             location = response.headers.get("location")

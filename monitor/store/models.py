@@ -76,6 +76,7 @@ class FeedRow(Base):
     # Where the feed is fetched now: a permanent redirect moves it away from `url`.
     fetch_url: Mapped[str | None] = mapped_column(Text)
     disabled_reason: Mapped[str | None] = mapped_column(Text)  # e.g. HTTP 410 Gone
+    last_warning: Mapped[str | None] = mapped_column(Text)  # read despite a malformed body
     down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     down_notified: Mapped[bool] = mapped_column(Boolean, default=False)
     content_hash: Mapped[str | None] = mapped_column(String(64))

@@ -43,6 +43,7 @@ class FeedStatus:
     next_check_at: datetime | None = None
     poll_interval: float | None = None
     down_since: datetime | None = None
+    last_warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class PollOutcome:
     content_hash: str | None = None
     moved_to: str | None = None
     poll_interval: float | None = None
+    warning: str | None = None  # a malformed feed read anyway: what was wrong
 
 
 HealthChange = str  # "down" or "recovered"
@@ -206,6 +208,8 @@ def record_poll(
     row.down_since = None
     row.down_notified = False
     row.items_seen += outcome.items
+    if outcome.items or outcome.warning:  # a 304 says nothing about the body
+        row.last_warning = outcome.warning[:2000] if outcome.warning else None
     if outcome.etag or outcome.last_modified:
         row.etag, row.last_modified = outcome.etag, outcome.last_modified
     if outcome.content_hash:
@@ -342,6 +346,7 @@ def feed_statuses(session: Session) -> list[FeedStatus]:
             next_check_at=r.next_check_at,
             poll_interval=r.poll_interval,
             down_since=r.down_since,
+            last_warning=r.last_warning,
         )
         for r in session.scalars(select(FeedRow).order_by(FeedRow.name))
     ]

@@ -1,0 +1,99 @@
+"""`monitor run --once` against a hostile web, with default settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from monitor.store.db import make_engine, session_factory
+from monitor.store.models import ArticleRow, FeedRow
+from tests.conftest import REPO
+from tests.hostile import GOOD, HOSTILE, hostile_web
+from tests.servers import http_server
+
+EXPECTED_ERRORS = {
+    "HTML instead of feed": "not an RSS or Atom feed",
+    "Empty body": "not an RSS or Atom feed",
+    "Not found": "HTTP 404",
+    "Gone": "HTTP 410",
+    "Server error": "HTTP 500",
+    "Rate limited": "HTTP 429",
+    "Unavailable": "HTTP 503",
+    "Redirect loop": "more than 5 redirects",
+    "Huge body": "body larger than 10485760 bytes",
+    "Gzip bomb": "body larger than 10485760 bytes",
+    "Trickle": "no complete answer within 30s",
+}
+
+
+def test_run_once_survives_a_hostile_web(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    with hostile_web() as site, http_server() as hook:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | {
+            "MONITOR_DATABASE_URL": db,
+            "MONITOR_FEEDS": str(site.feeds_yaml(tmp_path / "feeds.yaml")),
+            "MONITOR_RULES": str(REPO / "rules"),
+            "MONITOR_CHANNEL_DEFAULT": f"json://127.0.0.1:{hook.port}/hook",
+        }
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--once"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.monotonic() - started
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        assert site.internal.requests == []  # nothing reached the "internal" host
+        alerts = hook.posted_json()
+
+    assert os.waitstatus_to_exitcode(status) == 0, err
+    assert elapsed < 60, f"took {elapsed:.1f}s"
+    assert usage.ru_maxrss < 400 * 1024, f"peak RSS {usage.ru_maxrss} KiB"  # 64 MiB body, bomb
+    assert f"{len(GOOD) + len(HOSTILE)} feeds polled" in err
+
+    engine = make_engine(db)
+    with session_factory(engine)() as s:
+        feeds = {f.name: f for f in s.scalars(select(FeedRow))}
+        articles = {a.title: a for a in s.scalars(select(ArticleRow))}
+    engine.dispose()
+    for name, fragment in EXPECTED_ERRORS.items():
+        assert fragment in (feeds[name].last_error or ""), (name, feeds[name].last_error)
+        assert feeds[name].error_count == 1
+    for name in GOOD:
+        assert feeds[name].last_error is None and feeds[name].last_status == 200, name
+    for title in (
+        "Belarus moves brigades to the border",
+        "Second good story",
+        "Росія перекидає війська до Білорусі",
+        "Troops redeployed to Belarus",
+    ):
+        assert articles[title].text_source == "page", title
+    assert {"Belarus moves brigades to the border", "Troops redeployed to Belarus"} <= {
+        a["message"].splitlines()[0] for a in alerts
+    }
+
+    assert feeds["Moved"].fetch_url == site.web.url("/new-home.xml")
+    assert feeds["Gone"].disabled_reason is not None
+    now = datetime.now(UTC)
+    limited = feeds["Rate limited"].next_check_at
+    assert limited is not None and limited.replace(tzinfo=UTC) > now + timedelta(minutes=55)
+    unavailable = feeds["Unavailable"].next_check_at  # Retry-After date capped at the backoff
+    assert unavailable is not None and unavailable.replace(tzinfo=UTC) > now + timedelta(hours=5)
+    assert feeds["Server error"].next_check_at is not None
+
+    for title in ("Troops deployed to Belarus (direct)", "Troops deployed to Belarus (redirect)"):
+        assert articles[title].text_source == "feed"
+        assert "blocked destination" in (articles[title].text_note or "")
+    assert feeds["Malformed XML"].last_warning  # read what it could, said what was wrong
+    laughs = feeds["Billion laughs"]
+    assert laughs.last_error is not None or all("lollol" not in t for t in articles)
+    assert not any("root:" in a.text or "root:" in t for t, a in articles.items())  # no XXE
