@@ -114,3 +114,30 @@ def test_failed_delivery_is_kept_and_retried_later(database_url: str, tmp_path: 
         report = cycle(config_for(site, hook, database_url, tmp_path))
     assert report.delivery.sent == 0 and report.delivery.retrying > 0
     assert "channel 'default'" in report.delivery.errors[0]
+
+
+def test_feed_down_is_told_once_and_recovery_once(database_url: str, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.servers import Route
+
+    with news_site() as site, http_server() as hook, http_server() as admin:
+        config = replace(
+            config_for(site, hook, database_url, tmp_path),
+            feed_down_after=0.0,
+            channels={
+                "default": (f"json://127.0.0.1:{hook.port}/hook",),
+                "admin": (f"json://127.0.0.1:{admin.port}/admin",),
+            },
+        )
+        cycle(config)
+        cycle(config)  # still failing: no second notice
+        notices = [n["title"] for n in admin.posted_json()]
+        assert notices == ["Feed down: Broken Test"]
+        site.news.routes["/broken.xml"] = site.news.routes["/rss.xml"]
+        site.news.routes["/rss.xml"] = Route(site.news.routes["/rss.xml"].body)
+        cycle(config)
+        cycle(config)
+        notices = [n["title"] for n in admin.posted_json()]
+    assert notices == ["Feed down: Broken Test", "Feed recovered: Broken Test"]
+    assert "HTTP 500" in admin.posted_json()[0]["message"]

@@ -45,3 +45,45 @@ def test_jobs_are_scheduled_and_rule_reload_swaps_the_matcher(
 
     asyncio.run(go())
     assert load_rules(rules).problems == []
+
+
+def test_a_hung_poll_holds_up_nothing_and_is_cancelled_after_the_grace(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.content import TROOPS_TEXT, Item, page, rss
+    from tests.servers import Route, http_server, wait_for
+
+    with http_server() as web, http_server() as hook:
+        web.routes["/slow.xml"] = Route(b"<rss>" + b" " * 200, trickle=1.0)
+        web.routes["/good.xml"] = Route(
+            rss("G", [Item("Troops deployed to Belarus", web.url("/a"), "Troops.")])
+        )
+        web.routes["/a"] = Route(page("A", TROOPS_TEXT))
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(
+            f"- {{name: Slow, url: '{web.url('/slow.xml')}'}}\n"
+            f"- {{name: Good, url: '{web.url('/good.xml')}'}}\n",
+            "utf-8",
+        )
+        config = Config(
+            database_url=f"sqlite:///{tmp_path / 'm.db'}",
+            feeds_path=feeds,
+            rules_dir=Path(__file__).resolve().parents[1] / "rules",
+            channels={"default": (f"json://127.0.0.1:{hook.port}/h",)},
+        )
+        config = replace(config, shutdown_grace=1.0)
+
+        async def go() -> float:
+            async with open_services(config, print) as (svc, _notes):
+                service = Service(svc)
+                runner = asyncio.create_task(service.run())
+                ok = await asyncio.to_thread(wait_for, lambda: hook.posted_json(), 20)
+                assert ok, "the good feed was held up"
+                assert service._in_flight  # the slow poll is still hanging
+                started = asyncio.get_running_loop().time()
+                service.stopping.set()
+                await asyncio.wait_for(runner, 10)
+                return asyncio.get_running_loop().time() - started
+
+        stopped_in = asyncio.run(go())
+    assert stopped_in < 3  # grace of 1 s, then the hung poll is cancelled

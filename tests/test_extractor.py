@@ -1,0 +1,57 @@
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ExtractError
+from monitor.extractor import ExtractorPool
+from tests.content import TROOPS_TEXT, page
+
+
+def huge_page() -> bytes:
+    cells = "".join(f"<tr><td>{i}</td><td>word " * 3 + "</td></tr>" for i in range(60_000))
+    return f"<html><body><article><table>{cells}</table></article></body></html>".encode()
+
+
+def test_pages_are_extracted_in_worker_processes() -> None:
+    async def go() -> list[str]:
+        pool = ExtractorPool(2, 10, 1024).start()
+        try:
+            pages = await asyncio.gather(
+                *(pool.extract(page("T", TROOPS_TEXT), None) for _ in range(6))
+            )
+            return [p.text if p else "" for p in pages]
+        finally:
+            pool.close()
+
+    assert all("mechanised brigades" in text for text in asyncio.run(go()))
+
+
+def test_a_slow_page_fails_alone_and_the_pool_keeps_working() -> None:
+    async def go() -> tuple[str, str]:
+        pool = ExtractorPool(1, 0.2, 1024).start()
+        try:
+            with pytest.raises(ExtractError, match="took longer than 0.2s") as err:
+                await pool.extract(huge_page(), None)
+            after = await pool.extract(page("T", TROOPS_TEXT), None)
+            return str(err.value), after.text if after else ""
+        finally:
+            pool.close()
+
+    message, text = asyncio.run(go())
+    assert message.startswith("extract: extraction_failed")
+    assert "mechanised brigades" in text
+
+
+def test_workers_run_under_an_address_space_limit() -> None:
+    async def go() -> str:
+        pool = ExtractorPool(1, 10, 1536).start()
+        try:
+            await pool.extract(page("T", TROOPS_TEXT), None)  # the worker is up and limited
+            return Path(f"/proc/{pool._all[0].process.pid}/limits").read_text()
+        finally:
+            pool.close()
+
+    limits = asyncio.run(go())
+    line = next(line for line in limits.splitlines() if line.startswith("Max address space"))
+    assert str(1536 * 1024 * 1024) in line
