@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import time
 
 from monitor.feeds.hosts import HostLimiter
@@ -26,5 +27,5 @@ def test_at_most_n_per_host_with_a_delay_between_starts() -> None:
 
     asyncio.run(go())
     assert peak == {"a.example": 2, "b.example": 2}
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.045  # 200 feeds on one outlet never hammer it

@@ -16,7 +16,7 @@ def test_guarded_client_refuses_private_addresses_at_connect_time() -> None:
             async with make_client("t", 2, guarded=True) as client:
                 await fetch(client, internal.url("/x"), max_bytes=100, deadline=5)
 
-        with pytest.raises(BlockedDestination, match="resolves to 127.0.0.2"):
+        with pytest.raises(BlockedDestination, match=r"resolves to 127\.0\.0\.2"):
             asyncio.run(go())
         assert internal.requests == []
 
