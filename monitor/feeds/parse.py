@@ -26,7 +26,7 @@ def parse_feed(content: bytes, base_url: str) -> ParsedFeed:
         parsed = feedparser.parse(content, response_headers={"content-location": base_url})
     except Exception as exc:
         raise ParseError(f"{base_url}: feedparser failed: {type(exc).__name__}: {exc}") from exc
-    problem = str(parsed.get("bozo_exception") or "") or None if parsed.get("bozo") else None
+    problem = _problem(parsed)
     if not parsed.get("version") and not parsed.entries:
         raise ParseError(f"{base_url}: not an RSS or Atom feed ({problem or 'no entries'})")
     entries, skipped = [], 0
@@ -37,6 +37,17 @@ def parse_feed(content: bytes, base_url: str) -> ParsedFeed:
         else:
             entries.append(entry)
     return ParsedFeed(tuple(entries), skipped, problem)
+
+
+# Complaints about HTTP headers, not the feed: servers send the wrong Content-Type all the time.
+_BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def _problem(parsed: Any) -> str | None:
+    error = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if error is None or isinstance(error, _BENIGN):
+        return None
+    return str(error) or type(error).__name__
 
 
 def _entry(raw: Any) -> FeedEntry | None:
