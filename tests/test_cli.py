@@ -165,6 +165,7 @@ def test_hits_feeds_and_db_commands(tmp_path: Path) -> None:
         assert monitor("run", "--once", env=env).returncode == 0
         hits = monitor("hits", "--rule", "troop-movements", "--since", "1h", env=env)
         feeds = monitor("feeds", "list", env=env)
+        health = monitor("feeds", "health", env=env)
     assert hits.returncode == 0
     assert (
         "[high] troop-movements: Belarus moves brigades to Ukrainian border (Daily Test)"
@@ -174,6 +175,12 @@ def test_hits_feeds_and_db_commands(tmp_path: Path) -> None:
     assert "belarus-border-activity" not in hits.stdout
     assert feeds.returncode == 0
     assert "Broken Test" in feeds.stdout and "last error: fetch:" in feeds.stdout
+    assert health.returncode == 0
+    broken = health.stdout.split("Broken Test", 1)[1].splitlines()
+    assert broken[0].split()[0] == "failing" and "500" in broken[0]
+    assert broken[1].strip().startswith("last error: fetch: http://127.0.0.1:")
+    assert "Daily Test                   ok" in health.stdout
+    assert "4 feeds, 0 down or disabled" in health.stderr
 
 
 def test_settings_table_is_the_readme_table() -> None:

@@ -91,3 +91,28 @@ def test_client_ignores_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> No
         server.routes["/x"] = Route(b"direct")
         assert run(get(server, "/x")).content == b"direct"
     assert isinstance(make_client("t", 1), httpx.AsyncClient)
+
+
+def test_retry_after_and_max_age_parsing() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.feeds.fetch import max_age, retry_after
+
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    assert retry_after("120") == 120
+    assert retry_after("Fri, 20 Nov 2026 12:10:00 GMT", now) == 600
+    assert retry_after("Fri, 20 Nov 2026 11:00:00 GMT", now) == 0
+    assert retry_after("soon") is None and retry_after(None) is None
+    assert max_age("public, max-age=900, must-revalidate") == 900
+    assert max_age("no-cache") is None
+
+
+def test_permanent_redirects_are_reported_temporary_ones_not() -> None:
+    with http_server() as server:
+        server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
+        server.routes["/temp"] = Route(status=302, headers={"Location": "/new"})
+        server.routes["/new"] = Route(b"<rss/>", headers={"Cache-Control": "max-age=60"})
+        moved = run(get(server, "/old"))
+        temporary = run(get(server, "/temp"))
+    assert moved.permanent_url == server.url("/new") and moved.max_age == 60
+    assert temporary.permanent_url is None
