@@ -15,6 +15,7 @@ from monitor.feeds.guard import LinkGuard, host_port
 from monitor.feeds.hosts import HostLimiter
 from monitor.notify.channels import Channels
 from monitor.notify.deliver import Sender
+from monitor.notify.settings import load_monitor_file
 from monitor.pipeline import Services
 from monitor.rules import RuleSet, compile_rules, load_rules
 from monitor.store import repository as repo
@@ -47,6 +48,7 @@ async def open_services(
     feeds = load_feeds(config.feeds_path)
     rules = load_rule_set(config)
     channels = Channels(config.channels)
+    settings = load_monitor_file(config.config_path, required=config.config_required)
     wanted = sorted({name for rule in rules.rules for name in rule.notify})
     notes = StartupNotes([str(p) for p in rules.problems], channels.unknown(wanted), rules)
     engine = make_engine(config.database_url)
@@ -71,7 +73,12 @@ async def open_services(
         limiter=HostLimiter(fetch.per_host, fetch.host_delay),
         guard=LinkGuard(fetch.allow),
         matcher=compile_rules(rules.rules),
-        sender=Sender(channels, echo),
+        sender=Sender(
+            channels,
+            echo,
+            settings,
+            templates=str(config.templates_dir) if config.templates_dir else None,
+        ),
         extract=extractor.extract,
     )
     try:

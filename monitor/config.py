@@ -30,6 +30,7 @@ from monitor.yamlsrc import YamlSource, read_yaml, validation_problems
 DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
 DEFAULT_FEEDS_PATH = "./feeds.yaml"
 DEFAULT_RULES_DIR = "./rules"
+DEFAULT_CONFIG_PATH = "./monitor.yaml"
 DEFAULT_FEED_INTERVAL = 300.0
 MIN_FEED_INTERVAL = 30.0
 DEFAULT_FETCH_TIMEOUT = 30.0
@@ -65,6 +66,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MONITOR_FEEDS", DEFAULT_FEEDS_PATH, "Path of the feeds file."),
     Setting("MONITOR_RULES", DEFAULT_RULES_DIR, "Directory of rule files (`*.yaml`)."),
+    Setting(
+        "MONITOR_CONFIG",
+        DEFAULT_CONFIG_PATH,
+        "Path of monitor.yaml: per-channel settings (`channels:`) and story grouping "
+        "(`stories:`). Optional; a missing default file means defaults.",
+    ),
+    Setting(
+        "MONITOR_TEMPLATES",
+        "",
+        "Directory of Jinja2 templates that override the shipped alert and digest "
+        "templates (same file names).",
+    ),
     Setting(
         "MONITOR_CHANNEL_<NAME>",
         "",
@@ -168,6 +181,9 @@ class Config:
     database_url: str = DEFAULT_DATABASE_URL
     feeds_path: Path = Path(DEFAULT_FEEDS_PATH)
     rules_dir: Path = Path(DEFAULT_RULES_DIR)
+    config_path: Path = Path(DEFAULT_CONFIG_PATH)
+    config_required: bool = False
+    templates_dir: Path | None = None
     channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
@@ -207,6 +223,9 @@ class Config:
             database_url=get("MONITOR_DATABASE_URL", DEFAULT_DATABASE_URL),
             feeds_path=Path(get("MONITOR_FEEDS", DEFAULT_FEEDS_PATH)),
             rules_dir=Path(get("MONITOR_RULES", DEFAULT_RULES_DIR)),
+            config_path=Path(get("MONITOR_CONFIG", DEFAULT_CONFIG_PATH)),
+            config_required=bool(env.get("MONITOR_CONFIG", "").strip()),
+            templates_dir=Path(env["MONITOR_TEMPLATES"]) if env.get("MONITOR_TEMPLATES") else None,
             channels=channels_from_env(env),
             fetch=fetch,
             extract=extract,

@@ -76,6 +76,7 @@ class Article:
     text_source: str  # "page" or "feed"
     text_note: str | None  # why the page text was not used, when it was not
     published: datetime | None
+    signature: tuple[int, ...] | None = None  # MinHash, for grouping one story's copies
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,6 @@ class Alert:
     url: str
     published: datetime | None
     evidence: tuple[Evidence, ...]
+    article_id: int = 0
+    story_id: int | None = None
+    first_headline: str | None = None  # set when another outlet's copy was alerted first

@@ -34,6 +34,7 @@ from monitor.feeds.hosts import HostLimiter
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.urls import canonical_url
 from monitor.notify.deliver import DeliveryReport, Sender, deliver_due
+from monitor.notify.stories import signature
 from monitor.rules import Matcher
 from monitor.store import repository as repo
 
@@ -242,15 +243,20 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
         text_source=source,
         text_note=note,
         published=entry.published,
+        signature=signature(title, text),
     )
 
 
 def _store(svc: Services, articles: Sequence[Article]) -> tuple[int, int]:
     new = hits = 0
+    stories = svc.sender.settings.stories
     for article in articles:
         found = svc.matcher.match(article.document)
         with svc.sessions.begin() as session:
-            if repo.store_article(session, article, found, svc.route) is not None:
+            stored = repo.store_article(
+                session, article, found, svc.route, (stories.window, stories.similarity)
+            )
+            if stored is not None:
                 new += 1
                 hits += len(found)
     return new, hits

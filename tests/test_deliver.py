@@ -58,11 +58,13 @@ def test_slack_plugin_gets_escaped_text_so_nobody_is_pinged(
         assert dangerous not in raw
     attachment = payload["attachments"][0]
     assert "&lt;!channel&gt;" in attachment["title"] and "&amp; more" in attachment["title"]
-    assert "&lt;!here&gt;" in attachment["text"]
-    assert payload["mrkdwn"] is False
+    assert "&lt;!here&gt;" in attachment["text"] and "&lt;@U024BE7LH&gt;" in attachment["text"]
+    assert payload["mrkdwn"] is True  # our own markup works: a headline link, bold terms
+    assert attachment["text"].startswith("*<http://e.org/a|Troops &lt;!channel&gt;")
+    assert "*brigade*" not in attachment["text"]  # the term is brigade*, the word "brigades"
 
 
-def test_email_arrives_as_plain_text_without_header_injection() -> None:
+def test_email_has_html_and_text_parts_and_no_header_injection() -> None:
     smtp = SMTPSink().start()
     try:
         sender = Sender(Channels({"email": (smtp.url(),)}), print)
@@ -75,8 +77,17 @@ def test_email_arrives_as_plain_text_without_header_injection() -> None:
         == "[high] Troop movements: Hi Bcc: victim@example.org <script>x</script>"
     )
     assert message["Bcc"] is None
-    assert message.get_content_type() == "text/plain"
-    assert "Link: http://e.org/a" in message.get_payload(decode=True).decode()
+    assert message.get_content_type() == "multipart/alternative"
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode()
+        for p in message.walk()
+        if not p.is_multipart()
+    }
+    assert set(parts) == {"text/plain", "text/html"}
+    assert "&lt;script&gt;x&lt;/script&gt;" in parts["text/html"]
+    assert "<script>" not in parts["text/html"]
+    assert '<a href="http://e.org/a">' in parts["text/html"]
+    assert "two brigades" in parts["text/plain"]
 
 
 def test_failing_channel_raises_with_its_name() -> None:
@@ -99,12 +110,19 @@ def test_no_channels_at_all_prints_alerts() -> None:
     assert "[high] Troop movements: Belarus moves brigades" in out.getvalue()
 
 
-def test_retry_schedule_backs_off_then_gives_up() -> None:
+def test_retry_schedule_backs_off_with_jitter_then_gives_up() -> None:
+    import random
+
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    delays = [retry_at(n, now) for n in range(1, MAX_ATTEMPTS + 1)]
-    assert delays[-1] is None
-    steps = [d - now for d in delays[:-1] if d]
-    assert steps == sorted(steps) and steps[0] == timedelta(minutes=1)
+    rng = random.Random(1)
+    delays = [retry_at(n, now, rng) for n in range(1, MAX_ATTEMPTS + 1)]
+    assert MAX_ATTEMPTS == 8 and delays[-1] is None
+    steps = [(d - now).total_seconds() / 60 for d in delays[:-1] if d]
+    for n, minutes in enumerate(steps):
+        assert 0.8 * 3 * 2**n <= minutes <= 1.2 * 3 * 2**n
+    assert 4.5 * 60 < sum(steps) < 8 * 60  # about six hours from first failure to giving up
+    again = [retry_at(1, now, rng) for _ in range(5)]
+    assert len(set(again)) > 1  # jitter spreads retries of many alerts
 
 
 def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignore[no-untyped-def]

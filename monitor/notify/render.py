@@ -1,24 +1,44 @@
-"""An alert as text. Everything from feeds and pages is untrusted: it is flattened to one
-line where it lands in a header or title and sent as plain text, never as markup; the
-channel plugins (apprise, body_format=TEXT) escape it for their target, e.g. Slack's
-``& < >`` so ``<!channel>`` arrives as text and pings nobody."""
+"""Alerts and digests as messages, per channel type, from Jinja2 templates (sandboxed;
+an operator may override them with MONITOR_TEMPLATES).
+
+Everything from feeds and pages is untrusted. Every ``{{ }}`` output is escaped for its
+target by the environment itself, so an overriding template is safe without filters:
+- ``md`` (Slack): CommonMark control characters are backslash-escaped; apprise turns the
+  Markdown into Slack mrkdwn and entity-escapes ``& < >``, so ``<!channel>`` pings nobody;
+- ``html`` (email): HTML-escaped (autoescape);
+- ``txt`` (everything else): plain text; apprise escapes it for the target.
+Titles and subjects are one line: CR/LF and invisible control characters removed.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
 
-from monitor.entities import Alert
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from monitor.entities import Alert, Evidence
 
 MAX_HEADLINE = 300
+TEMPLATES = Path(__file__).parent / "templates"
+Target = str  # "md", "html" or "txt"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:])")
 
 
 @dataclass(frozen=True)
 class Message:
     title: str
     body: str
+    target: Target = "txt"
 
 
 def one_line(text: str, limit: int = MAX_HEADLINE) -> str:
@@ -29,19 +49,158 @@ def one_line(text: str, limit: int = MAX_HEADLINE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render(alert: Alert) -> Message:
+def md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def safe_url(url: str) -> str:
+    """http(s) URLs only (no javascript: and friends), one line."""
+    url = one_line(url, 2000)
+    return url if urlsplit(url).scheme.lower() in {"http", "https"} else "#"
+
+
+def _md_link(url: str) -> Markup:
+    # A Markdown link destination: no spaces, parentheses or angle brackets to break out.
+    return Markup(quote(safe_url(url), safe=":/?#@!$&'*+,;=%~.-_[]"))
+
+
+def target_of(apprise_url: str) -> Target:
+    scheme = apprise_url.split(":", 1)[0].lower()
+    if scheme == "slack" or apprise_url.lower().startswith("https://hooks.slack.com"):
+        return "md"
+    if scheme in {"mailto", "mailtos"}:
+        return "html"
+    return "txt"
+
+
+def _finalize(target: Target) -> Callable[[Any], Any]:
+    def finalize(value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, Markup) or target != "md":
+            return value
+        return md_escape(str(value))
+
+    return finalize
+
+
+@lru_cache(maxsize=8)
+def environment(target: Target, override: str | None) -> ImmutableSandboxedEnvironment:
+    loaders = [FileSystemLoader(override)] if override else []
+    env = ImmutableSandboxedEnvironment(
+        loader=ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES))]),
+        autoescape=target == "html",
+        finalize=_finalize(target),
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+    )
+    env.globals["link"] = _md_link
+    return env
+
+
+@dataclass(frozen=True)
+class Part:
+    text: str
+    em: bool
+
+
+def emphasise(evidence: Evidence) -> list[Part]:
+    """The snippet split into parts, the matched term's occurrences marked."""
+    term = evidence.term.strip().strip('"')
+    if term.startswith("re:") or not term:
+        return [Part(evidence.snippet, False)]
+    term = re.sub(r"\^\d+(\.\d+)?$", "", term)
+    pieces = [re.escape(p.rstrip("*")) + (r"\w*" if p.endswith("*") else "") for p in term.split()]
+    pattern = re.compile(r"(?<!\w)" + r"\W+".join(pieces) + r"(?!\w)", re.IGNORECASE)
+    parts, last = [], 0
+    for m in pattern.finditer(evidence.snippet):
+        parts.append(Part(evidence.snippet[last : m.start()], False))
+        parts.append(Part(m.group(), True))
+        last = m.end()
+    parts.append(Part(evidence.snippet[last:], False))
+    return [p for p in parts if p.text]
+
+
+def _when(alert: Alert) -> str:
+    return alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "unknown"
+
+
+def alert_context(alert: Alert, base_url: str | None) -> dict[str, Any]:
+    return {
+        "headline": one_line(alert.headline) or "(no headline)",
+        "source": one_line(alert.source),
+        "url": safe_url(alert.url),
+        "published": _when(alert),
+        "severity": alert.severity.name,
+        "rule_id": alert.rule_id,
+        "rule_name": one_line(alert.rule_name, 100),
+        "article_page": f"{base_url.rstrip('/')}/articles/{alert.article_id}" if base_url else None,
+        "first_headline": one_line(alert.first_headline or ""),
+        "evidence": [
+            {
+                "term": one_line(e.term, 100),
+                "field": e.field,
+                "snippet": one_line(e.snippet, 400),
+                "parts": emphasise(Evidence(e.term, e.field, one_line(e.snippet, 400))),
+            }
+            for e in alert.evidence
+        ],
+    }
+
+
+def title_of(alert: Alert, followup: bool = False) -> str:
     headline = one_line(alert.headline) or "(no headline)"
-    severity = alert.severity.name
-    published = alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "unknown"
-    lines = [
-        f"{headline}",
-        f"Rule: {one_line(alert.rule_name)} ({alert.rule_id}), severity {severity}",
-        f"Source: {one_line(alert.source)}",
-        f"Published: {published}",
-        f"Link: {one_line(alert.url, 2000)}",
-        "Why it matched:",
-    ]
-    for item in alert.evidence:
-        lines.append(f"- {one_line(item.term, 100)} ({item.field}): {one_line(item.snippet, 400)}")
-    title = f"[{severity}] {one_line(alert.rule_name, 100)}: {headline}"
-    return Message(title=title, body="\n".join(lines))
+    if followup:
+        return f"[{alert.severity.name}] also reported by {one_line(alert.source, 80)}: {headline}"
+    return f"[{alert.severity.name}] {one_line(alert.rule_name, 100)}: {headline}"
+
+
+def render(
+    alert: Alert,
+    target: Target = "txt",
+    *,
+    base_url: str | None = None,
+    followup: bool = False,
+    templates: str | None = None,
+) -> Message:
+    context = alert_context(alert, base_url) | {"followup": followup}
+    body = environment(target, templates).get_template(f"alert.{target}.j2").render(context)
+    return Message(title=title_of(alert, followup), body=_tidy(body), target=target)
+
+
+def _tidy(body: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in body.splitlines())).strip()
+
+
+@dataclass(frozen=True)
+class DigestStory:
+    headline: str
+    source: str
+    url: str
+    published: str
+    also: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DigestGroup:
+    severity: str
+    rule_name: str
+    stories: tuple[DigestStory, ...]
+
+
+def render_digest(
+    channel: str,
+    groups: Sequence[DigestGroup],
+    target: Target = "txt",
+    *,
+    note: str | None = None,
+    templates: str | None = None,
+) -> Message:
+    count = sum(len(g.stories) for g in groups)
+    context = {"channel": channel, "groups": groups, "count": count, "note": note}
+    body = environment(target, templates).get_template(f"digest.{target}.j2").render(context)
+    return Message(
+        title=f"Digest for {channel}: {count} stor{'y' if count == 1 else 'ies'}",
+        body=_tidy(body),
+        target=target,
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -103,6 +104,9 @@ class ArticleRow(Base):
     language: Mapped[str | None] = mapped_column(String(20))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The story this article reports: the id of the story's first article (itself if first).
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, for grouping
 
 
 class HitRow(Base):
@@ -119,6 +123,45 @@ class HitRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class StoryKeyRow(Base):
+    """LSH band keys of recent articles: two articles sharing a key are story candidates."""
+
+    __tablename__ = "story_keys"
+    __table_args__ = (Index("ix_story_keys_key_created", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestRow(Base):
+    """One scheduled digest of one channel; unique, so it is sent once across replicas."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("channel", "scheduled_for", name="uq_digests_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="sending")  # sending|sent|failed
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChannelNoticeRow(Base):
+    """Operational notices a channel got (e.g. "rate limited"), one per kind and window."""
+
+    __tablename__ = "channel_notices"
+    __table_args__ = (UniqueConstraint("channel", "kind", "window", name="uq_channel_notice"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    window: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DeliveryRow(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -129,9 +172,14 @@ class DeliveryRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed
+    # pending: due at next_attempt_at (quiet hours hold it there); sent; failed (gave up);
+    # digest: waits for the channel's next digest; folded: another outlet's copy of a story
+    # already alerted, told as "also reported by" in the digest or a follow-up.
+    status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)  # why it went to the digest, if it did
