@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from monitor.config import Config, load_feeds
@@ -41,6 +41,21 @@ def load_rule_set(config: Config) -> RuleSet:
     return rules
 
 
+def make_sender(config: Config, echo: Callable[[str], None]) -> Sender:
+    settings = load_monitor_file(config.config_path, required=config.config_required)
+    templates = str(config.templates_dir) if config.templates_dir else None
+    return Sender(Channels(config.channels), echo, settings, templates=templates)
+
+
+def digest_channels(config: Config, sender: Sender) -> list[str]:
+    """Channels that get digests: the configured ones and those rules name (in stdout mode
+    the digest is printed)."""
+    named: set[str] = set(config.channels) | set(sender.settings.channels)
+    with suppress(ConfigError):
+        named |= {n for rule in load_rules(config.rules_dir).rules for n in rule.notify}
+    return sorted(named - {"admin"})
+
+
 @asynccontextmanager
 async def open_services(
     config: Config, echo: Callable[[str], None]
@@ -48,7 +63,6 @@ async def open_services(
     feeds = load_feeds(config.feeds_path)
     rules = load_rule_set(config)
     channels = Channels(config.channels)
-    settings = load_monitor_file(config.config_path, required=config.config_required)
     wanted = sorted({name for rule in rules.rules for name in rule.notify})
     notes = StartupNotes([str(p) for p in rules.problems], channels.unknown(wanted), rules)
     engine = make_engine(config.database_url)
@@ -73,12 +87,7 @@ async def open_services(
         limiter=HostLimiter(fetch.per_host, fetch.host_delay),
         guard=LinkGuard(fetch.allow),
         matcher=compile_rules(rules.rules),
-        sender=Sender(
-            channels,
-            echo,
-            settings,
-            templates=str(config.templates_dir) if config.templates_dir else None,
-        ),
+        sender=make_sender(config, echo),
         extract=extractor.extract,
     )
     try:

@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.entities import FeedRef
-from monitor.notify.deliver import deliver_due
+from monitor.notify.deliver import deliver_due, send_digest
 from monitor.pipeline import Services, poll_safely
 from monitor.rules.reload import RELOAD_INTERVAL, RuleWatcher
 from monitor.store import repository as repo
@@ -34,9 +34,15 @@ log = logging.getLogger(__name__)
 
 
 class Service:
-    def __init__(self, svc: Services, watcher: RuleWatcher | None = None) -> None:
+    def __init__(
+        self,
+        svc: Services,
+        watcher: RuleWatcher | None = None,
+        digest_channels: list[str] | None = None,
+    ) -> None:
         self.svc = svc
         self.watcher = watcher
+        self.digest_channels = digest_channels or []
         self.stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: set[int] = set()
@@ -99,8 +105,26 @@ class Service:
                 max_instances=1,
                 misfire_grace_time=max(1, int(every)),
             )
+        for channel in self.digest_channels:
+            trigger = self.svc.sender.settings.channel(channel).trigger()
+            scheduler.add_job(
+                self._digest,
+                trigger,
+                args=[channel],
+                id=f"digest-{channel}",
+                name=f"digest {channel}",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=300,
+            )
         with self.svc.sessions() as session:
             return len(repo.active_feeds(session))
+
+    async def _digest(self, channel: str) -> None:
+        # The slot is the minute the cron fired for: one digest per slot across replicas.
+        slot = datetime.now(UTC).replace(second=0, microsecond=0)
+        async with self._deliver_lock:
+            await send_digest(self.svc.sessions, self.svc.sender, channel, slot)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

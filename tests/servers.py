@@ -47,6 +47,9 @@ class HTTPServer:
         self.requests: list[Request] = []
         self.post_status = 200
         self.post_body = b"{}"
+        self.post_delay = 0.0  # seconds before answering (timeouts, crash windows)
+        self.post_mode = "answer"  # or "drop": read the request, close without answering
+        self.post_statuses: list[int] = []  # answers to use first, one per request
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,7 +68,14 @@ class HTTPServer:
 
             def do_POST(self) -> None:
                 self._record()
-                self.send_response(outer.post_status)
+                if outer.post_delay:
+                    time.sleep(outer.post_delay)
+                if outer.post_mode == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                status = outer.post_statuses.pop(0) if outer.post_statuses else outer.post_status
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(outer.post_body)))
                 self.end_headers()

@@ -112,6 +112,23 @@ class Sender:
             else:
                 _notify(channel, (url,), make(target_of(url)))
 
+    def test(self, channel: str) -> str:
+        """Send a test message to every URL of ``channel``; what the channel answered."""
+        answers = []
+        for url in self._targets(channel):
+            message = Message(
+                title=f"monitor: test message for channel {channel}",
+                body="If you can read this, alerts can reach this channel.",
+                target=target_of(url) if url != STDOUT else "txt",
+            )
+            if url == STDOUT:
+                self._echo(f"{message.title}\n{message.body}\n")
+                answers.append("stdout: printed")
+                continue
+            _notify(channel, (url,), message)
+            answers.append(f"{url.split(':', 1)[0]}: accepted")
+        return "; ".join(answers)
+
     def notice(self, title: str, body: str, channel: str = ADMIN_CHANNEL) -> bool:
         """An operational notice (feed down, rate limited); best effort, never raises."""
         urls = self.channels.urls.get(channel)
@@ -340,9 +357,9 @@ def _groups(
             entry = entries[key] = _Entry(alert, headline, source, url)
         if status == "folded":
             entry.also.append(alert.source)
-    by_rule: dict[str, list[_Entry]] = {}
+    by_rule: dict[tuple[int, str], list[_Entry]] = {}
     for entry in entries.values():
-        by_rule.setdefault(entry.alert.rule_id, []).append(entry)
+        by_rule.setdefault((int(entry.alert.severity), entry.alert.rule_id), []).append(entry)
     groups = [
         DigestGroup(
             group[0].alert.severity.name,

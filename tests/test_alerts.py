@@ -1,0 +1,296 @@
+"""Alert delivery as desk staff live it: retries, routing, stories, quiet hours, rate limits
+and digests, through real apprise to loopback receivers, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from monitor.config import FeedConfig
+from monitor.entities import Article, Document, Evidence, Hit, Severity
+from monitor.notify.channels import Channels
+from monitor.notify.deliver import MAX_ATTEMPTS, Sender, deliver_due, send_digest
+from monitor.notify.settings import ChannelSettings, MonitorFile, QuietHours
+from monitor.notify.stories import signature
+from monitor.store import repository as repo
+from monitor.store.db import session_factory
+from monitor.store.models import DeliveryRow
+from tests.servers import HTTPServer, http_server
+
+WIRE = (
+    "Belarus moved two mechanised brigades toward its southern border with Ukraine on "
+    "Thursday, the defence ministry in Minsk said, describing the deployment as a snap "
+    "readiness check. Satellite images showed columns of armoured vehicles near Mazyr, "
+    "and Ukrainian border guards reported increased activity along the frontier. "
+    "Officials in Kyiv said they were watching the troop movements closely."
+)
+
+
+def seed(
+    engine: Engine,
+    stories: list[tuple[str, str, str]],
+    severity: Severity = Severity.high,
+    channels: tuple[str, ...] = ("desk",),
+) -> None:
+    """(feed, headline, text) articles, each hit by one rule routed to ``channels``."""
+    sessions = session_factory(engine)
+    names = sorted({feed for feed, _, _ in stories})
+    with sessions.begin() as s:
+        feeds = {
+            f.name: f
+            for f in repo.sync_feeds(
+                s, [FeedConfig(url=f"https://{i}.example/rss", name=n) for i, n in enumerate(names)]
+            )
+        }
+    for n, (feed, title, text) in enumerate(stories):
+        url = f"https://{feed.lower().replace(' ', '-')}.example/a/{n}"
+        art = Article(
+            feeds[feed].id,
+            f"g{n}",
+            url,
+            url,
+            Document(title, text),
+            "page",
+            None,
+            datetime(2026, 11, 20, 12, n % 60, tzinfo=UTC),
+            signature(title, text),
+        )
+        hit = Hit(
+            "troop-movements",
+            "Troop movements",
+            severity,
+            2.0,
+            (Evidence("troop*", "text", "watching the troop movements"),),
+            channels,
+        )
+        with sessions.begin() as s:
+            repo.store_article(s, art, [hit], lambda h: h.channels)
+
+
+def sender(
+    hook: HTTPServer,
+    settings: MonitorFile | None = None,
+    extra: dict[str, tuple[str, ...]] | None = None,
+) -> Sender:
+    urls = {"desk": (f"json://127.0.0.1:{hook.port}/desk?rto=2&cto=2",), **(extra or {})}
+    return Sender(Channels(urls), print, settings or MonitorFile())
+
+
+def statuses(engine: Engine) -> list[str]:
+    with session_factory(engine)() as s:
+        return list(s.scalars(select(DeliveryRow.status).order_by(DeliveryRow.id)))
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def later(**delta: float) -> datetime:
+    """A moment after the rows were made (they are due from their real creation time)."""
+    return datetime.now(UTC) + timedelta(seconds=1, **delta)
+
+
+def test_retries_with_backoff_until_the_channel_answers(engine: Engine) -> None:
+    seed(engine, [("Daily", "Belarus moves brigades", WIRE)])
+    sessions = session_factory(engine)
+    with http_server() as hook:
+        hook.post_statuses = [500, 500]
+        out = sender(hook)
+        first = run(deliver_due(sessions, out, later()))
+        assert (first.sent, first.retrying) == (0, 1)
+        early = run(deliver_due(sessions, out, later(minutes=1)))
+        assert early.sent + early.retrying == 0  # not due yet: backing off
+        second = run(deliver_due(sessions, out, later(minutes=4)))
+        assert second.retrying == 1
+        third = run(deliver_due(sessions, out, later(minutes=15)))
+        assert third.sent == 1 and len(hook.posted_json()) == 3
+    assert statuses(engine) == ["sent"]
+
+
+def test_a_dead_channel_ends_failed_without_blocking_another(engine: Engine) -> None:
+    seed(engine, [("Daily", "Belarus moves brigades", WIRE)], channels=("desk", "email"))
+    sessions = session_factory(engine)
+    with http_server() as hook, http_server() as dead:
+        dead.post_status = 500
+        out = sender(hook, extra={"email": (f"json://127.0.0.1:{dead.port}/x",)})
+        when = later()
+        for _ in range(MAX_ATTEMPTS):
+            run(deliver_due(sessions, out, when))
+            when += timedelta(hours=7)
+        assert len(hook.posted_json()) == 1 and len(dead.posted_json()) == MAX_ATTEMPTS
+    with sessions() as s:
+        [failed] = repo.list_deliveries(s, failed_only=True)
+    assert (failed.channel, failed.attempts) == ("email", MAX_ATTEMPTS)
+    assert "channel 'email'" in (failed.last_error or "")
+    assert sorted(statuses(engine)) == ["failed", "sent"]
+
+
+def test_timeouts_and_dropped_connections_are_retried(engine: Engine) -> None:
+    seed(engine, [("Daily", "Belarus moves brigades", WIRE)], channels=("slow", "drop"))
+    sessions = session_factory(engine)
+    with http_server() as slow, http_server() as drop:
+        slow.post_delay = 4
+        drop.post_mode = "drop"
+        out = Sender(
+            Channels(
+                {
+                    "slow": (f"json://127.0.0.1:{slow.port}/?rto=1&cto=1",),
+                    "drop": (f"json://127.0.0.1:{drop.port}/",),
+                }
+            ),
+            print,
+        )
+        report = run(deliver_due(sessions, out, later()))
+    assert (report.sent, report.retrying) == (0, 2)
+    assert statuses(engine) == ["pending", "pending"]
+
+
+def test_ten_outlets_one_story_make_one_alert_and_a_digest_names_them(engine: Engine) -> None:
+    outlets = [f"Outlet {i}" for i in range(10)]
+    seed(
+        engine,
+        [
+            (
+                o,
+                f"{o.split()[1]}: Belarus moves brigades to the border",
+                f"By {o} staff. {WIRE} Reporting by {o}.",
+            )
+            for o in outlets
+        ],
+    )
+    sessions = session_factory(engine)
+    with http_server() as hook:
+        out = sender(hook)
+        report = run(deliver_due(sessions, out, later()))
+        assert (report.sent, report.folded) == (1, 9)
+        assert len(hook.posted_json()) == 1
+        assert run(send_digest(sessions, out, "desk", later(hours=1))) == 9
+        [_alert, digest] = hook.posted_json()
+    assert digest["title"] == "Digest for desk: 1 story"
+    also = digest["message"].split("also reported by ", 1)[1]
+    assert sorted(also.split("\n")[0].split(", ")) == outlets[1:]
+    assert statuses(engine) == ["sent"] * 10
+
+
+def test_a_different_story_is_alerted_on_its_own(engine: Engine) -> None:
+    seed(
+        engine,
+        [
+            ("A", "Belarus moves brigades", WIRE),
+            (
+                "B",
+                "Russia redeploys troops to Kursk",
+                "Russian forces redeployed two brigades from Kherson toward Kursk on "
+                "Monday, Ukrainian officials said, after weeks of heavy fighting.",
+            ),
+        ],
+    )
+    with http_server() as hook:
+        report = run(deliver_due(session_factory(engine), sender(hook), later()))
+    assert (report.sent, report.folded) == (2, 0)
+
+
+def test_quiet_hours_hold_and_release_but_not_critical(engine: Engine) -> None:
+    seed(engine, [("A", "Belarus moves brigades", WIRE)])
+    seed(
+        engine,
+        [
+            (
+                "B",
+                "Nuclear warheads arrive in Belarus",
+                "Russian tactical nuclear warheads were delivered to Belarus, Minsk said.",
+            )
+        ],
+        severity=Severity.critical,
+    )
+    quiet = ChannelSettings(
+        timezone="Europe/Kyiv", quiet_hours=QuietHours(start="22:00", end="07:00")
+    )
+    settings = MonitorFile(channels={"desk": quiet})
+    kyiv = ZoneInfo("Europe/Kyiv")
+    tomorrow = (datetime.now(kyiv) + timedelta(days=1)).replace(second=0, microsecond=0)
+    night = tomorrow.replace(hour=23, minute=30).astimezone(UTC)
+    sessions = session_factory(engine)
+    with http_server() as hook:
+        out = sender(hook, settings)
+        report = run(deliver_due(sessions, out, night))
+        assert (report.sent, report.held) == (1, 1)  # the critical one goes through
+        assert "Nuclear warheads" in hook.posted_json()[0]["message"]
+        later = run(deliver_due(sessions, out, night + timedelta(hours=3)))
+        assert later.sent == 0  # still quiet
+        morning = (tomorrow + timedelta(days=1)).replace(hour=7, minute=1).astimezone(UTC)
+        assert run(deliver_due(sessions, out, morning)).sent == 1
+        assert "Belarus moves brigades" in hook.posted_json()[1]["message"]
+
+
+def test_rate_limit_folds_overflow_into_the_digest_and_tells_the_channel_once(
+    engine: Engine,
+) -> None:
+    headlines = [
+        "Tanks in Brest",
+        "Drones over Mazyr",
+        "Troops near Homel",
+        "Artillery by Pinsk",
+        "Brigades at Gomel",
+    ]
+    seed(
+        engine,
+        [
+            (
+                f"Feed {i}",
+                h,
+                f"{h}. Story number {i} about something else entirely, "
+                f"with words {i * 'x'} unique to it.",
+            )
+            for i, h in enumerate(headlines)
+        ],
+    )
+    settings = MonitorFile(channels={"desk": ChannelSettings(rate_limit=3)})
+    sessions = session_factory(engine)
+    now = datetime.now(UTC)
+    with http_server() as hook:
+        out = sender(hook, settings)
+        report = run(deliver_due(sessions, out, now))
+        assert (report.sent, report.to_digest) == (3, 2)
+        titles = [p["title"] for p in hook.posted_json()]
+        assert titles.count("Rate limited: desk") == 1 and len(titles) == 4
+        assert run(send_digest(sessions, out, "desk", now.replace(microsecond=0))) == 2
+        digest = hook.posted_json()[-1]
+    assert digest["title"] == "Digest for desk: 2 stories"
+    assert "Artillery by Pinsk" in digest["message"] and "Brigades at Gomel" in digest["message"]
+
+
+def test_digest_channel_gets_one_digest_per_slot_at_its_cron_time(engine: Engine) -> None:
+    seed(engine, [("A", "Belarus moves brigades", WIRE)])
+    seed(
+        engine,
+        [
+            (
+                "B",
+                "Nuclear warheads arrive in Belarus",
+                "Russian tactical nuclear warheads were delivered to Belarus, Minsk said.",
+            )
+        ],
+        severity=Severity.critical,
+    )
+    daily = ChannelSettings(mode="digest", digest="0 8 * * *", timezone="Europe/Kyiv")
+    settings = MonitorFile(channels={"desk": daily})
+    slot = daily.trigger().get_next_fire_time(None, datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    assert slot == datetime(2026, 11, 21, 8, 0, tzinfo=ZoneInfo("Europe/Kyiv"))
+    sessions = session_factory(engine)
+    with http_server() as hook:
+        out = sender(hook, settings)
+        report = run(deliver_due(sessions, out, later()))
+        assert (report.sent, report.to_digest) == (0, 2) and hook.posted_json() == []
+        assert run(send_digest(sessions, out, "desk", slot)) == 2
+        assert run(send_digest(sessions, out, "desk", slot)) is None  # that slot is done
+        [digest] = hook.posted_json()
+    lines = digest["message"].splitlines()
+    critical = lines.index("[critical] Troop movements")
+    high = lines.index("[high] Troop movements")
+    assert critical < high  # most severe first
+    assert "Nuclear warheads arrive in Belarus" in lines[critical + 1]
+    assert statuses(engine) == ["sent", "sent"]
