@@ -296,3 +296,64 @@ def test_digest_channel_gets_one_digest_per_slot_at_its_cron_time(engine: Engine
     brigades = next(i for i, line in enumerate(lines) if "Belarus moves brigades" in line)
     assert critical < nuclear < high < brigades
     assert statuses(engine) == ["sent", "sent"]
+
+
+def test_copies_can_be_followups_and_low_severity_can_be_filtered(engine: Engine) -> None:
+    seed(
+        engine,
+        [
+            ("A", "Belarus moves brigades", WIRE),
+            ("B", "B: Belarus moves brigades", f"From B. {WIRE}"),
+        ],
+    )
+    seed(
+        engine,
+        [("C", "Minor note on drills", "Small drills near Minsk, a short note.")],
+        severity=Severity.low,
+    )
+    settings = MonitorFile(
+        channels={"desk": ChannelSettings(also_reported="followup", min_severity="medium")}
+    )
+    with http_server() as hook:
+        report = run(deliver_due(session_factory(engine), sender(hook, settings), later()))
+        titles = [p["title"] for p in hook.posted_json()]
+    assert report.sent == 2 and report.folded == 1  # the low one is dropped (skipped)
+    assert titles == [
+        "[high] Troop movements: Belarus moves brigades",
+        "[high] also reported by B: B: Belarus moves brigades",
+    ]
+    assert sorted(statuses(engine)) == ["sent", "sent", "skipped"]
+
+
+def test_operator_templates_override_and_stay_escaped(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "alert.md.j2").write_text("ALERT {{ headline }} -> {{ link(url) }}", "utf-8")
+    from apprise.plugins.slack import NotifySlack
+
+    seed(engine, [("A", "Troops <!channel> move", WIRE)])
+    with http_server() as slack:
+        slack.post_body = b"ok"
+        original = NotifySlack.webhook_url
+        NotifySlack.webhook_url = slack.url("/services")
+        try:
+            out = Sender(
+                Channels({"desk": ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7",)}),
+                print,
+                templates=str(tmp_path),
+            )
+            assert run(deliver_due(session_factory(engine), out, later())).sent == 1
+        finally:
+            NotifySlack.webhook_url = original
+        [payload] = slack.posted_json()
+    text = payload["attachments"][0]["text"]
+    assert text.startswith("ALERT Troops &lt;!channel&gt; move") and "<!channel>" not in text
+
+
+def test_markdown_escaping_of_untrusted_text() -> None:
+    from monitor.notify.render import md_escape, safe_url
+
+    assert md_escape("*bold* [x](y) <!here> _i_ `c` #h") == (
+        r"\*bold\* \[x\]\(y\) \<\!here\> \_i\_ \`c\` \#h"
+    )
+    assert (
+        safe_url("javascript:alert(1)") == "#" and safe_url("https://e.org/a") == "https://e.org/a"
+    )

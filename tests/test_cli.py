@@ -275,3 +275,65 @@ def test_rules_backtest_command(tmp_path: Path) -> None:
     )
     assert "compared with the live rule" in done.stdout
     assert "+ added:" in done.stdout and "Library budget approved" in done.stdout
+
+
+def test_alerts_list_retry_digest_and_channels_test(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    with news_site() as site, http_server() as hook:
+        env = service_env(site.feeds_yaml(tmp_path / "f.yaml", broken=False), db, hook.port)
+        hook.post_status = 500
+        assert monitor("run", "--once", env=env).returncode == 3
+        listed = monitor("alerts", "list", env=env)
+        assert "pending" in listed.stdout and "last error: channel 'default'" in listed.stdout
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "m.db") as conn:  # as if all 8 attempts had failed
+            conn.execute("UPDATE deliveries SET status = 'failed', attempts = 8")
+        failed = monitor("alerts", "list", "--failed", env=env)
+        count = failed.stdout.count("failed ")
+        assert count >= 3
+        hook.post_status = 200
+        assert monitor("alerts", "retry", "--failed", env=env).returncode == 0
+        assert monitor("alerts", "retry", "999999", env=env).returncode == 1
+        assert monitor("run", "--once", env=env).returncode == 0
+        assert len(hook.posted_json()) >= 2 * count
+        assert monitor("alerts", "list", "--failed", env=env).stdout.count("failed ") == 0
+        test = monitor("channels", "test", "default", env=env)
+        assert test.returncode == 0 and test.stdout.strip() == "default: json: accepted"
+        assert hook.posted_json()[-1]["title"] == "monitor: test message for channel default"
+        digest = monitor("alerts", "digest", env=env)
+        assert digest.returncode == 0 and "default: 0 items" in digest.stderr
+    missing = monitor("channels", "test", "nowhere", env=env)
+    assert missing.returncode == 1 and "set MONITOR_CHANNEL_NOWHERE" in missing.stderr
+
+
+def test_a_crash_mid_delivery_loses_nothing_and_doubles_at_most_one(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    with news_site() as site, http_server() as hook:
+        env = service_env(site.feeds_yaml(tmp_path / "f.yaml", broken=False), db, hook.port)
+        hook.post_delay = 1.0  # each alert takes a second to be accepted
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | env
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--once"],
+            cwd=REPO,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert wait_for(lambda: len(hook.requests) >= 2, timeout=60)
+        proc.kill()  # SIGKILL while an alert is in flight
+        proc.wait()
+        before = len(hook.posted_json())
+        hook.post_delay = 0
+        again = monitor("run", "--once", env=env)
+        assert again.returncode == 0, again.stderr
+        titles = [p["title"] + p["message"] for p in hook.posted_json()]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "m.db") as conn:
+        total = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+        unsent = conn.execute("SELECT count(*) FROM deliveries WHERE status != 'sent'").fetchone()[
+            0
+        ]
+    assert unsent == 0 and total == len(set(titles)) > before  # every alert arrived
+    assert len(titles) - len(set(titles)) <= 1  # at most the one in flight twice
