@@ -141,20 +141,22 @@ def _is_union_tag(part: Any) -> bool:
 
 
 def _field_names(model: type[BaseModel], loc: Iterable[Any]) -> list[str]:
+    """Field names of the model found at ``loc`` (through lists, unions and dict values)."""
+    import typing
+
     current: Any = model
+    key_next = False  # after a dict[str, Model] field, the next part is a free key
     for part in loc:
-        if isinstance(part, int) or _is_union_tag(part):
+        if isinstance(part, int) or _is_union_tag(part) or key_next:
+            key_next = False
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return []
         annotation = field.annotation
+        key_next = typing.get_origin(annotation) is dict
         current = next(
-            (
-                a
-                for a in getattr(annotation, "__args__", (annotation,))
-                if hasattr(a, "model_fields")
-            ),
+            (a for a in typing.get_args(annotation) or (annotation,) if hasattr(a, "model_fields")),
             annotation,
         )
     return list(getattr(current, "model_fields", {}))
