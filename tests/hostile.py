@@ -31,6 +31,19 @@ XXE = b"""<?xml version="1.0"?>
 <item><title>Leak &xxe;</title><link>LINK</link><description>&xxe;</description></item>
 </channel></rss>"""
 
+STORIES = [
+    TROOPS_TEXT,
+    ["A second brigade was moved north of Minsk overnight, the Belarusian defence ministry "
+     "said, in what it called a planned rotation of units near the Lithuanian frontier.",
+     "Residents of Maladzyechna reported long columns of trucks on the M6 motorway."],
+    ["Russian forces are being transferred to Belarus for joint exercises, Ukrainian "
+     "military intelligence said on Friday, citing rail traffic through Orsha.",
+     "Analysts in Kyiv said the numbers were small so far but growing each week."],
+    ["Troops redeployed to Belarus from the Kursk region are settling into camps near "
+     "Baranavichy, satellite pictures published by a Lithuanian think tank suggest.",
+     "The think tank counted about forty new tents since the start of the month."],
+]
+
 HOSTILE = {  # feed name -> path; each must end with a clear recorded error or no harm done
     "Malformed XML": "/malformed.xml",
     "HTML instead of feed": "/html.xml",
@@ -99,8 +112,8 @@ def hostile_web() -> Iterator[HostileWeb]:
                 [Item("Troops redeployed to Belarus", n("/a/4"), "Troops redeployed to Belarus.")],
             )
         )
-        for i in (1, 2, 3, 4):
-            r[f"/a/{i}"] = Route(page(f"Story {i}", TROOPS_TEXT))
+        for i, text in enumerate(STORIES, start=1):  # four different stories
+            r[f"/a/{i}"] = Route(page(f"Story {i}", text))
         r["/malformed.xml"] = Route(b"<rss><channel><item><title>broken</title><link>")
         r["/html.xml"] = Route(page("Home", ["Welcome to our site."]))
         r["/empty.xml"] = Route(b"")

@@ -1,0 +1,145 @@
+"""`monitor db`, `monitor feeds`, `monitor hits`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from monitor.cli.base import Fail, _config, _window, cli
+from monitor.config import load_feeds
+from monitor.errors import MonitorError
+from monitor.store import repository as repo
+from monitor.store.db import make_engine, session_factory, upgrade
+
+# -- db, feeds, hits, settings ----------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the database to the newest schema."""
+    config = _config(ctx)
+    try:
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo("database is up to date", err=True)
+
+
+@cli.group()
+def feeds() -> None:
+    """Feeds and their state."""
+
+
+@feeds.command("list")
+@click.pass_context
+def feeds_list(ctx: click.Context) -> None:
+    """Feeds from feeds.yaml with their last poll."""
+    config = _config(ctx)
+    try:
+        configured = load_feeds(config.feeds_path)
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        with session_factory(engine).begin() as session:
+            repo.sync_feeds(session, configured)
+            statuses = repo.feed_statuses(session)
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(f"{'NAME':30} {'STATUS':>6} {'ERRORS':>6} {'ARTICLES':>8}  {'LAST CHECK':16}  URL")
+    for s in statuses:
+        if not s.active:
+            continue
+        checked = s.last_checked_at.strftime("%Y-%m-%d %H:%M") if s.last_checked_at else "never"
+        click.echo(
+            f"{s.name[:30]:30} {s.last_status or '-':>6} {s.error_count:>6} "
+            f"{s.articles:>8}  {checked:16}  {s.url}"
+        )
+        if s.last_error:
+            click.echo(f"{'':30} last error: {s.last_error}")
+
+
+@feeds.command("health")
+@click.pass_context
+def feeds_health(ctx: click.Context) -> None:
+    """Each feed's state: ok, failing, down or disabled, with its last error."""
+    config = _config(ctx)
+    try:
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        with session_factory(engine).begin() as session:
+            repo.sync_feeds(session, load_feeds(config.feeds_path))
+            statuses = [s for s in repo.feed_statuses(session) if s.active]
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(
+        f"{'NAME':28} {'STATE':9} {'LAST ATTEMPT':16} {'LAST SUCCESS':16} {'HTTP':>4} "
+        f"{'ERRORS':>6} {'ITEMS':>6} {'NEXT CHECK':16}"
+    )
+    for s in statuses:
+        click.echo(
+            f"{s.name[:28]:28} {_state(s, config.feed_down_after):9} "
+            f"{_when(s.last_checked_at):16} {_when(s.last_success_at):16} "
+            f"{s.last_status or '-':>4} {s.error_count:>6} {s.items_seen:>6} "
+            f"{_when(s.next_check_at) if not s.disabled_reason else '-':16}"
+        )
+        if s.fetch_url and s.fetch_url != s.url:
+            click.echo(f"{'':28} moved permanently to {s.fetch_url}")
+        if s.last_warning and not s.last_error:
+            click.echo(f"{'':28} read despite: {s.last_warning}")
+        if s.disabled_reason or s.last_error:
+            click.echo(
+                f"{'':28} {'disabled: ' if s.disabled_reason else 'last error: '}"
+                f"{s.disabled_reason or s.last_error}"
+            )
+    down = sum(_state(s, config.feed_down_after) in {"down", "disabled"} for s in statuses)
+    click.echo(f"{len(statuses)} feeds, {down} down or disabled", err=True)
+
+
+def _state(status: repo.FeedStatus, down_after: float) -> str:
+    if status.disabled_reason:
+        return "disabled"
+    if status.down_since is None:
+        return "ok" if status.last_checked_at else "new"
+    failing_for = (datetime.now(UTC) - status.down_since).total_seconds()
+    return "down" if failing_for >= down_after else "failing"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+
+@cli.command()
+@click.option("--rule", "rule_id", help="Only hits of this rule id.")
+@click.option("--since", default="24h", show_default=True, help="How far back: 90m, 24h, 7d.")
+@click.pass_context
+def hits(ctx: click.Context, rule_id: str | None, since: str) -> None:
+    """Recent rule hits, newest first, with their delivery state."""
+    config = _config(ctx)
+    window = _window(since)
+    try:
+        engine = make_engine(config.database_url)
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            found = repo.recent_hits(session, datetime.now(UTC) - window, rule_id)
+        engine.dispose()
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    for h in found:
+        sent = ", ".join(f"{c}:{s}" for c, s in h.deliveries) or "no channel"
+        click.echo(
+            f"{h.created_at:%Y-%m-%d %H:%M} [{h.severity.name}] {h.rule_id}: "
+            f"{h.headline} ({h.feed})\n    {h.url}\n    alerts: {sent}"
+        )
+        for e in h.evidence[:3]:
+            click.echo(f"    {e.term}: {e.snippet}")
+    click.echo(f"{len(found)} hits", err=True)

@@ -1,0 +1,176 @@
+"""`monitor run`, `monitor match` and `monitor settings`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from monitor.app import StartupNotes, open_services
+from monitor.cli.base import Fail, _config, cli
+from monitor.config import SETTINGS, Config
+from monitor.entities import Document
+from monitor.errors import ConfigError, MonitorError
+from monitor.extract import extract_page
+from monitor.logs import setup_logging
+from monitor.pipeline import CycleReport, run_cycle
+from monitor.rules import compile_rules, load_rules
+from monitor.store import repository as repo
+
+EXIT_UNDELIVERED = 3
+
+# -- run --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Poll every feed once, deliver alerts, exit.")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the service (until SIGINT/SIGTERM), or one cycle with --once."""
+    config = _config(ctx)
+    setup_logging(config.log_level, config.log_format)
+    try:
+        code = asyncio.run(_run(config, once))
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    ctx.exit(code)
+
+
+async def _run(config: Config, once: bool) -> int:
+    from monitor.rules.reload import RuleWatcher
+    from monitor.scheduler import Service
+
+    async with open_services(config, click.echo) as (svc, notes):
+        _show_notes(notes)
+        if not once:
+            from monitor.app import digest_channels
+
+            watcher = RuleWatcher(config.rules_dir, notes.rules)
+            await Service(svc, watcher, digest_channels(config, svc.sender)).run()
+            return 0
+        with svc.sessions() as session:
+            feeds = repo.active_feeds(session)
+        report = await run_cycle(svc, feeds)
+    return _summarize(report)
+
+
+def _show_notes(notes: StartupNotes) -> None:
+    for problem in notes.rule_problems:
+        click.echo(f"rule skipped: {problem}", err=True)
+    for name in notes.unknown_channels:
+        click.echo(
+            f"warning: rules notify channel {name!r}, which is not configured "
+            f"(set MONITOR_CHANNEL_{name.upper()}); its alerts will fail",
+            err=True,
+        )
+
+
+def _summarize(report: CycleReport) -> int:
+    for poll in report.failed:
+        click.echo(f"feed failed: {poll.feed}: {poll.error}", err=True)
+    polls = report.polls
+    d = report.delivery
+    click.echo(
+        f"{len(polls)} feeds polled ({len(report.failed)} failed), "
+        f"{sum(p.new for p in polls)} new articles, {sum(p.hits for p in polls)} hits; "
+        f"alerts: {d.sent} sent, {d.retrying} to retry, {d.failed} failed",
+        err=True,
+    )
+    if d.retrying or d.failed:
+        click.echo(
+            f"error: {d.retrying + d.failed} alerts not delivered: "
+            + "; ".join(sorted(set(d.errors))[:5]),
+            err=True,
+        )
+        return EXIT_UNDELIVERED
+    return 0
+
+
+# -- match ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    help="Rules directory (default: MONITOR_RULES).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_context
+def match(
+    ctx: click.Context, rules_dir: Path | None, as_json: bool, paths: tuple[str, ...]
+) -> None:
+    """Which rules fire on documents (.html is extracted; .txt is a title line and a body;
+    - is standard input). No database is used."""
+    config = _config(ctx)
+    try:
+        rules = load_rules(rules_dir or config.rules_dir)
+    except ConfigError as exc:
+        raise Fail(f"error: {exc}") from None
+    for problem in rules.problems:
+        click.echo(f"rule skipped: {problem}", err=True)
+    matcher = compile_rules(rules.rules)
+    failed = False
+    for path in paths:
+        try:
+            doc = _read_document(path)
+        except OSError as exc:
+            click.echo(f"error: {path}: {exc.strerror or exc}", err=True)
+            failed = True
+            continue
+        hits = matcher.match(doc)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "input": path,
+                        "title": doc.title,
+                        "hits": [
+                            {
+                                "rule": h.rule_id,
+                                "score": h.score,
+                                "evidence": [
+                                    {"term": e.term, "snippet": e.snippet} for e in h.evidence
+                                ],
+                            }
+                            for h in hits
+                        ],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        click.echo(f"{path}: {doc.title!r}")
+        for h in hits or []:
+            click.echo(f"  {h.rule_id} ({h.severity.name}, score {h.score:g})")
+            for e in h.evidence:
+                click.echo(f"    {e.term}: {e.snippet}")
+        if not hits:
+            click.echo("  no rule fires")
+    ctx.exit(1 if failed or rules.problems else 0)
+
+
+def _read_document(path: str) -> Document:
+    if path == "-":
+        raw = sys.stdin.read()
+    else:
+        p = Path(path)
+        if p.suffix.lower() in {".html", ".htm"}:
+            page = extract_page(p.read_bytes(), None)
+            return Document(title=page.title, text=page.text) if page else Document("", "")
+        raw = p.read_text(encoding="utf-8", errors="replace")
+    title, _, body = raw.lstrip("\ufeff").partition("\n")
+    return Document(title=title.strip(), text=body)
+
+
+@cli.command()
+def settings() -> None:
+    """Every environment setting, as the Markdown table in the README."""
+    click.echo("| Variable | Default | Meaning |\n| --- | --- | --- |")
+    for s in SETTINGS:
+        click.echo(f"| `{s.env}` | {f'`{s.default}`' if s.default else ''} | {s.help} |")

@@ -1,0 +1,207 @@
+"""Articles, their hits and pending deliveries (one transaction per article), stories
+(near-duplicate grouping) and reading articles back (hits, backtests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from monitor.entities import (
+    Article,
+    Document,
+    Evidence,
+    Hit,
+    Severity,
+    StoredArticle,
+)
+from monitor.feeds.urls import url_hash
+from monitor.notify.stories import band_keys, pack, similarity, unpack
+from monitor.store.models import (
+    ArticleRow,
+    DeliveryRow,
+    FeedRow,
+    HitRow,
+    StoryKeyRow,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class HitView:
+    hit_id: int
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    score: float
+    headline: str
+    url: str
+    feed: str
+    created_at: datetime
+    evidence: tuple[Evidence, ...]
+    deliveries: tuple[tuple[str, str], ...]  # (channel, status)
+
+
+def unknown_entries(session: Session, feed_id: int, keys: Iterable[tuple[str, str]]) -> set[str]:
+    """Of (guid, link) pairs, the guids not yet stored for this feed nor under that URL."""
+    pairs = list(keys)
+    guids = [g for g, _ in pairs]
+    hashes = {url_hash(link): g for g, link in pairs}
+    known = set(
+        session.scalars(
+            select(ArticleRow.guid).where(ArticleRow.feed_id == feed_id, ArticleRow.guid.in_(guids))
+        )
+    )
+    for found in session.scalars(
+        select(ArticleRow.url_hash).where(ArticleRow.url_hash.in_(hashes))
+    ):
+        known.add(hashes[found])
+    return {g for g in guids if g not in known}
+
+
+def store_article(
+    session: Session,
+    article: Article,
+    hits: Sequence[Hit],
+    channels: Callable[[Hit], Iterable[str]],
+    stories: tuple[float, float] = (12 * 3600.0, 0.5),
+) -> int | None:
+    """Store an article with its hits and one pending delivery per channel, in the caller's
+    transaction; None if the article was already stored (by guid for this feed, or by
+    canonical URL). ``stories`` is (window seconds, similarity): an article close enough to
+    one stored within the window joins that article's story."""
+    doc = article.document
+    row = ArticleRow(
+        feed_id=article.feed_id,
+        guid=article.guid,
+        url=article.url,
+        canonical_url=article.canonical_url,
+        url_hash=url_hash(article.canonical_url),
+        title=doc.title,
+        text=doc.text,
+        text_source=article.text_source,
+        text_note=article.text_note,
+        language=doc.language,
+        published_at=article.published,
+        signature=pack(article.signature) if article.signature else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    row.story_id = _story_of(session, row, article.signature, *stories)
+    for hit in hits:
+        hit_row = HitRow(
+            article_id=row.id,
+            rule_id=hit.rule_id,
+            rule_name=hit.rule_name,
+            severity=int(hit.severity),
+            score=hit.score,
+            evidence=[
+                {"term": e.term, "field": e.field, "snippet": e.snippet} for e in hit.evidence
+            ],
+        )
+        session.add(hit_row)
+        session.flush()
+        for channel in dict.fromkeys(channels(hit)):
+            session.add(
+                DeliveryRow(hit_id=hit_row.id, channel=channel, status="pending", attempts=0)
+            )
+    session.flush()
+    return row.id
+
+
+def _story_of(
+    session: Session, row: ArticleRow, sig: tuple[int, ...] | None, window: float, threshold: float
+) -> int:
+    """The story an article reports: the best close match's story, else its own."""
+    if not sig:
+        return row.id
+    keys = band_keys(sig)
+    since = utcnow() - timedelta(seconds=window)
+    candidates = session.execute(
+        select(ArticleRow.id, ArticleRow.story_id, ArticleRow.signature)
+        .join(StoryKeyRow, StoryKeyRow.article_id == ArticleRow.id)
+        .where(StoryKeyRow.key.in_(keys), StoryKeyRow.created_at >= since, ArticleRow.id != row.id)
+        .distinct()
+    ).all()
+    best, story = threshold, row.id
+    for other_id, other_story, other_sig in candidates:
+        if other_sig and (score := similarity(sig, unpack(other_sig))) >= best:
+            best, story = score, other_story or other_id
+    session.add_all(StoryKeyRow(key=k, article_id=row.id) for k in keys)
+    return story
+
+
+def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:
+    return tuple(Evidence(term=e["term"], field=e["field"], snippet=e["snippet"]) for e in raw)
+
+
+def recent_hits(session: Session, since: datetime, rule_id: str | None = None) -> list[HitView]:
+    query = (
+        select(HitRow, ArticleRow, FeedRow)
+        .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .where(HitRow.created_at >= since)
+        .order_by(HitRow.created_at.desc(), HitRow.id.desc())
+    )
+    if rule_id:
+        query = query.where(HitRow.rule_id == rule_id)
+    rows = session.execute(query).all()
+    deliveries: dict[int, list[tuple[str, str]]] = {}
+    ids = [h.id for h, _, _ in rows]
+    for d in session.scalars(select(DeliveryRow).where(DeliveryRow.hit_id.in_(ids))):
+        deliveries.setdefault(d.hit_id, []).append((d.channel, d.status))
+    return [
+        HitView(
+            hit_id=h.id,
+            rule_id=h.rule_id,
+            rule_name=h.rule_name,
+            severity=Severity(h.severity),
+            score=h.score,
+            headline=a.title,
+            url=a.url,
+            feed=f.name,
+            created_at=h.created_at,
+            evidence=_evidence(h.evidence),
+            deliveries=tuple(sorted(deliveries.get(h.id, []))),
+        )
+        for h, a, f in rows
+    ]
+
+
+def count_articles(session: Session, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(ArticleRow).where(ArticleRow.fetched_at >= since)
+        )
+        or 0
+    )
+
+
+def iter_articles(session: Session, since: datetime, batch: int = 500) -> Iterator[StoredArticle]:
+    """Stored articles fetched since ``since``, newest first, read in batches."""
+    last_id: int | None = None
+    while True:
+        query = (
+            select(ArticleRow, FeedRow)
+            .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+            .where(ArticleRow.fetched_at >= since)
+            .order_by(ArticleRow.id.desc())
+            .limit(batch)
+        )
+        if last_id is not None:
+            query = query.where(ArticleRow.id < last_id)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        for a, f in rows:
+            doc = Document(a.title, a.text, a.language, a.url, f.name, tuple(f.tags or ()))
+            yield StoredArticle(a.id, a.title, a.url, f.name, a.fetched_at, doc)
+        last_id = rows[-1][0].id

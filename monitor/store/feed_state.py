@@ -1,0 +1,211 @@
+"""Feed rows: syncing with feeds.yaml, what is due, and what each poll learned (ETag,
+next check, error count, health)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from monitor.config import FeedConfig
+from monitor.entities import (
+    FeedRef,
+)
+from monitor.store.models import (
+    ArticleRow,
+    FeedRow,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    name: str
+    url: str
+    active: bool
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_status: int | None
+    error_count: int
+    last_error: str | None
+    items_seen: int
+    articles: int
+    fetch_url: str | None = None
+    disabled_reason: str | None = None
+    next_check_at: datetime | None = None
+    poll_interval: float | None = None
+    down_since: datetime | None = None
+    last_warning: str | None = None
+
+
+def _feed_ref(row: FeedRow) -> FeedRef:
+    return FeedRef(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        language=row.language,
+        tags=tuple(row.tags or ()),
+        full_text=row.full_text,
+        interval=row.interval_seconds,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        fetch_url=row.fetch_url,
+        content_hash=row.content_hash,
+        adaptive=row.adaptive,
+        lowest=row.min_interval or row.interval_seconds,
+        highest=row.max_interval or row.interval_seconds,
+        poll_interval=row.poll_interval,
+        error_count=row.error_count,
+    )
+
+
+def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> list[FeedRef]:
+    """Make the feeds table agree with feeds.yaml (by name); feeds dropped from the file are
+    deactivated, not deleted, so their articles and hits stay."""
+    rows = {row.name: row for row in session.scalars(select(FeedRow))}
+    wanted = {feed.name for feed in feeds}
+    for feed in feeds:
+        row = rows.get(feed.name)
+        if row is None:
+            row = FeedRow(name=feed.name, error_count=0, items_seen=0)
+            session.add(row)
+        if row.url != feed.url:  # the operator changed it: start afresh, even if disabled
+            row.etag = row.last_modified = row.fetch_url = row.content_hash = None
+            row.disabled_reason = None
+            row.next_check_at = None
+        row.url = feed.url
+        row.language = feed.language
+        row.tags = list(feed.tags)
+        row.interval_seconds = feed.interval
+        row.full_text = feed.full_text
+        row.adaptive = feed.adaptive
+        row.min_interval = feed.lowest
+        row.max_interval = feed.highest
+        row.active = True
+    for name, row in rows.items():
+        if name not in wanted:
+            row.active = False
+    session.flush()
+    return active_feeds(session)
+
+
+def active_feeds(session: Session) -> list[FeedRef]:
+    """Feeds in feeds.yaml that are not disabled (410 Gone)."""
+    rows = session.scalars(
+        select(FeedRow)
+        .where(FeedRow.active, FeedRow.disabled_reason.is_(None))
+        .order_by(FeedRow.name)
+    )
+    return [_feed_ref(row) for row in rows]
+
+
+def due_feeds(
+    session: Session, now: datetime, limit: int, busy: Iterable[int] = ()
+) -> list[FeedRef]:
+    """Active feeds whose next check has come (never-polled first), minus those in flight."""
+    query = (
+        select(FeedRow)
+        .where(FeedRow.active, FeedRow.disabled_reason.is_(None))
+        .where((FeedRow.next_check_at.is_(None)) | (FeedRow.next_check_at <= now))
+        .order_by(FeedRow.next_check_at.is_not(None), FeedRow.next_check_at, FeedRow.id)
+        .limit(limit)
+    )
+    busy_ids = list(busy)
+    if busy_ids:
+        query = query.where(FeedRow.id.not_in(busy_ids))
+    return [_feed_ref(row) for row in session.scalars(query)]
+
+
+def feed_ref(session: Session, feed_id: int) -> FeedRef:
+    return _feed_ref(session.get_one(FeedRow, feed_id))
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll of a feed learned, to be kept on the feed row."""
+
+    status: int | None
+    next_in: float | None  # seconds until the next poll; None with `gone`
+    error: str | None = None
+    gone: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    items: int = 0
+    content_hash: str | None = None
+    moved_to: str | None = None
+    poll_interval: float | None = None
+    warning: str | None = None  # a malformed feed read anyway: what was wrong
+
+
+HealthChange = str  # "down" or "recovered"
+
+
+def record_poll(
+    session: Session, feed_id: int, outcome: PollOutcome, down_after: float = 3600.0
+) -> HealthChange | None:
+    """Keep the poll's outcome on the feed row. Returns "down" once when the feed has been
+    failing for ``down_after`` seconds, "recovered" once when a feed that was reported
+    down works again, else None."""
+    row = session.get_one(FeedRow, feed_id)
+    now = utcnow()
+    row.last_checked_at = now
+    row.last_status = outcome.status
+    row.next_check_at = now + timedelta(seconds=outcome.next_in) if outcome.next_in else None
+    if outcome.gone:
+        row.disabled_reason = outcome.error or "gone"
+    if outcome.error is not None:
+        row.error_count += 1
+        row.last_error = outcome.error[:2000]
+        row.down_since = row.down_since or now
+        if not row.down_notified and (now - row.down_since).total_seconds() >= down_after:
+            row.down_notified = True
+            return "down"
+        return None
+    change = "recovered" if row.down_notified else None
+    row.last_success_at = now
+    row.error_count = 0
+    row.last_error = None
+    row.down_since = None
+    row.down_notified = False
+    row.items_seen += outcome.items
+    if outcome.items or outcome.warning:  # a 304 says nothing about the body
+        row.last_warning = outcome.warning[:2000] if outcome.warning else None
+    if outcome.etag or outcome.last_modified:
+        row.etag, row.last_modified = outcome.etag, outcome.last_modified
+    if outcome.content_hash:
+        row.content_hash = outcome.content_hash
+    if outcome.moved_to:
+        row.fetch_url = outcome.moved_to
+    if outcome.poll_interval:
+        row.poll_interval = outcome.poll_interval
+    return change
+
+
+def feed_statuses(session: Session) -> list[FeedStatus]:
+    counts = dict(
+        session.execute(select(ArticleRow.feed_id, func.count()).group_by(ArticleRow.feed_id)).all()
+    )
+    return [
+        FeedStatus(
+            name=r.name,
+            url=r.url,
+            active=r.active,
+            last_checked_at=r.last_checked_at,
+            last_success_at=r.last_success_at,
+            last_status=r.last_status,
+            error_count=r.error_count,
+            last_error=r.last_error,
+            items_seen=r.items_seen,
+            articles=counts.get(r.id, 0),
+            fetch_url=r.fetch_url,
+            disabled_reason=r.disabled_reason,
+            next_check_at=r.next_check_at,
+            poll_interval=r.poll_interval,
+            down_since=r.down_since,
+            last_warning=r.last_warning,
+        )
+        for r in session.scalars(select(FeedRow).order_by(FeedRow.name))
+    ]

@@ -1,0 +1,258 @@
+"""The alert outbox: due deliveries, their routing state, retries, digests and notices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from monitor.entities import (
+    Alert,
+    Severity,
+)
+from monitor.store.articles import _evidence
+from monitor.store.models import (
+    ArticleRow,
+    ChannelNoticeRow,
+    DeliveryRow,
+    DigestRow,
+    FeedRow,
+    HitRow,
+    utcnow,
+)
+
+
+def _alert(
+    d: DeliveryRow, h: HitRow, a: ArticleRow, f: FeedRow, first_headline: str | None = None
+) -> Alert:
+    return Alert(
+        delivery_id=d.id,
+        channel=d.channel,
+        rule_id=h.rule_id,
+        rule_name=h.rule_name,
+        severity=Severity(h.severity),
+        headline=a.title,
+        source=f.name,
+        url=a.url,
+        published=a.published_at,
+        evidence=_evidence(h.evidence),
+        article_id=a.id,
+        story_id=a.story_id,
+        first_headline=first_headline,
+    )
+
+
+def _joined() -> Any:
+    return (
+        select(DeliveryRow, HitRow, ArticleRow, FeedRow)
+        .join(HitRow, DeliveryRow.hit_id == HitRow.id)
+        .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+    )
+
+
+def due_alerts(session: Session, now: datetime, limit: int = 500) -> list[Alert]:
+    """Pending deliveries whose time has come, oldest first; ``first_headline`` is set when
+    an earlier copy of the same story already went (or waits to go) to that channel for the
+    same rule."""
+    query = (
+        _joined()
+        .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
+        .order_by(DeliveryRow.id)
+        .limit(limit)
+    )
+    return [
+        _alert(d, h, a, f, _first_of_story(session, d, h, a))
+        for d, h, a, f in session.execute(query)
+    ]
+
+
+def _first_of_story(session: Session, d: DeliveryRow, h: HitRow, a: ArticleRow) -> str | None:
+    if a.story_id is None:
+        return None
+    first: str | None = session.execute(
+        select(ArticleRow.title)
+        .join(HitRow, HitRow.article_id == ArticleRow.id)
+        .join(DeliveryRow, DeliveryRow.hit_id == HitRow.id)
+        .where(
+            ArticleRow.story_id == a.story_id,
+            ArticleRow.id != a.id,
+            HitRow.rule_id == h.rule_id,
+            DeliveryRow.channel == d.channel,
+            DeliveryRow.id < d.id,
+            DeliveryRow.status.in_(("pending", "sent", "digest")),
+        )
+        .order_by(DeliveryRow.id)
+        .limit(1)
+    ).scalar()
+    return first
+
+
+def set_status(
+    session: Session,
+    delivery_id: int,
+    status: str,
+    reason: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    values: dict[str, object] = {"status": status, "reason": reason}
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
+
+
+def sent_since(session: Session, channel: str, since: datetime) -> int:
+    """Alerts a channel received one by one (not in digests) since ``since``."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(DeliveryRow)
+            .where(
+                DeliveryRow.channel == channel,
+                DeliveryRow.status == "sent",
+                DeliveryRow.digest_id.is_(None),
+                DeliveryRow.sent_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def first_notice(session: Session, channel: str, kind: str, window: datetime) -> bool:
+    """True exactly once per (channel, kind, window), across processes."""
+    try:
+        with session.begin_nested():
+            session.add(ChannelNoticeRow(channel=channel, kind=kind, window=window))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim_digest(session: Session, channel: str, scheduled_for: datetime) -> int | None:
+    """The digest row for this slot, or None when another process already took it."""
+    row = DigestRow(channel=channel, scheduled_for=scheduled_for, status="sending", items=0)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row.id
+
+
+def digest_items(session: Session, channel: str) -> list[tuple[Alert, str]]:
+    """Everything waiting for a channel's digest: (alert, status) with status digest or
+    folded (another outlet's copy of a story, for "also reported by")."""
+    query = (
+        _joined()
+        .where(DeliveryRow.channel == channel, DeliveryRow.status.in_(("digest", "folded")))
+        .order_by(DeliveryRow.id)
+    )
+    return [(_alert(d, h, a, f), d.status) for d, h, a, f in session.execute(query)]
+
+
+def story_headline(session: Session, story_id: int) -> tuple[str, str, str] | None:
+    """(headline, source, url) of a story's first article."""
+    row = session.execute(
+        select(ArticleRow.title, FeedRow.name, ArticleRow.url)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .where(ArticleRow.id == story_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def finish_digest(
+    session: Session, digest_id: int, delivery_ids: Sequence[int], error: str | None = None
+) -> None:
+    digest = session.get_one(DigestRow, digest_id)
+    digest.items = len(delivery_ids)
+    if error:
+        digest.status, digest.last_error = "failed", error[:2000]
+        return
+    digest.status, digest.sent_at = "sent", utcnow()
+    if delivery_ids:
+        session.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(delivery_ids))
+            .values(status="sent", sent_at=utcnow(), digest_id=digest_id)
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: int
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    reason: str | None
+    rule_id: str
+    headline: str
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime
+
+
+def list_deliveries(
+    session: Session, failed_only: bool = False, limit: int = 100
+) -> list[DeliveryView]:
+    query = _joined().order_by(DeliveryRow.id.desc()).limit(limit)
+    if failed_only:
+        query = query.where(DeliveryRow.status == "failed")
+    return [
+        DeliveryView(
+            d.id,
+            d.channel,
+            d.status,
+            d.attempts,
+            d.last_error,
+            d.reason,
+            h.rule_id,
+            a.title,
+            d.created_at,
+            d.sent_at,
+            d.next_attempt_at,
+        )
+        for d, h, a, _f in session.execute(query)
+    ]
+
+
+def retry_deliveries(session: Session, delivery_id: int | None = None) -> int:
+    """Put failed deliveries (one, or all) back in the queue, due now, attempts reset."""
+    query = update(DeliveryRow).where(DeliveryRow.status == "failed")
+    if delivery_id is not None:
+        query = query.where(DeliveryRow.id == delivery_id)
+    result = session.execute(
+        query.values(status="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def mark_sent(session: Session, delivery_id: int) -> None:
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id)
+        .values(status="sent", sent_at=utcnow(), attempts=DeliveryRow.attempts + 1, last_error=None)
+    )
+
+
+def mark_attempt_failed(
+    session: Session, delivery_id: int, error: str, retry_at: datetime | None
+) -> None:
+    """Record a failed send; ``retry_at`` None means give up (status failed)."""
+    values: dict[str, object] = {"attempts": DeliveryRow.attempts + 1, "last_error": error[:2000]}
+    if retry_at is None:
+        values["status"] = "failed"
+    else:
+        values["next_attempt_at"] = retry_at
+    session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
+
+
+def delivery_attempts(session: Session, delivery_id: int) -> int:
+    return session.get_one(DeliveryRow, delivery_id).attempts
