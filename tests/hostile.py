@@ -33,15 +33,21 @@ XXE = b"""<?xml version="1.0"?>
 
 STORIES = [
     TROOPS_TEXT,
-    ["A second brigade was moved north of Minsk overnight, the Belarusian defence ministry "
-     "said, in what it called a planned rotation of units near the Lithuanian frontier.",
-     "Residents of Maladzyechna reported long columns of trucks on the M6 motorway."],
-    ["Russian forces are being transferred to Belarus for joint exercises, Ukrainian "
-     "military intelligence said on Friday, citing rail traffic through Orsha.",
-     "Analysts in Kyiv said the numbers were small so far but growing each week."],
-    ["Troops redeployed to Belarus from the Kursk region are settling into camps near "
-     "Baranavichy, satellite pictures published by a Lithuanian think tank suggest.",
-     "The think tank counted about forty new tents since the start of the month."],
+    [
+        "A second brigade was moved north of Minsk overnight, the Belarusian defence ministry "
+        "said, in what it called a planned rotation of units near the Lithuanian frontier.",
+        "Residents of Maladzyechna reported long columns of trucks on the M6 motorway.",
+    ],
+    [
+        "Russian forces are being transferred to Belarus for joint exercises, Ukrainian "
+        "military intelligence said on Friday, citing rail traffic through Orsha.",
+        "Analysts in Kyiv said the numbers were small so far but growing each week.",
+    ],
+    [
+        "Troops redeployed to Belarus from the Kursk region are settling into camps near "
+        "Baranavichy, satellite pictures published by a Lithuanian think tank suggest.",
+        "The think tank counted about forty new tents since the start of the month.",
+    ],
 ]
 
 HOSTILE = {  # feed name -> path; each must end with a clear recorded error or no harm done

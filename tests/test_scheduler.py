@@ -27,9 +27,11 @@ def test_jobs_are_scheduled_and_rule_reload_swaps_the_matcher(
 
     async def go() -> None:
         async with open_services(config, print) as (svc, notes):
-            service = Service(svc, RuleWatcher(rules, notes.rules))
+            service = Service(svc, RuleWatcher(rules, notes.rules), ["desk"])
             scheduler = AsyncIOScheduler()
             assert service._schedule(scheduler) == 1
+            digest = scheduler.get_job("digest-desk")  # hourly by default, once per slot
+            assert digest is not None and str(digest.trigger).startswith("cron[")
             for name in ("tick", "deliver", "reload-rules"):
                 job = scheduler.get_job(name)
                 assert job is not None and job.coalesce and job.max_instances == 1
