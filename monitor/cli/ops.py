@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import click
 
-from monitor.cli.base import Fail, _config, _window, cli
-from monitor.config import load_feeds
+from monitor.cli.base import Fail, _config, _sessions, _window, cli
+from monitor.config import Config, load_feeds
 from monitor.errors import MonitorError
 from monitor.store import repository as repo
-from monitor.store.db import make_engine, session_factory, upgrade
 
 # -- db, feeds, hits, settings ----------------------------------------------------------------
 
@@ -24,13 +23,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Migrate the database to the newest schema."""
-    config = _config(ctx)
-    try:
-        engine = make_engine(config.database_url)
-        upgrade(engine)
-        engine.dispose()
-    except MonitorError as exc:
-        raise Fail(f"error: {exc}") from None
+    _sessions(_config(ctx))  # opening the database migrates it
     click.echo("database is up to date", err=True)
 
 
@@ -44,16 +37,7 @@ def feeds() -> None:
 def feeds_list(ctx: click.Context) -> None:
     """Feeds from feeds.yaml with their last poll."""
     config = _config(ctx)
-    try:
-        configured = load_feeds(config.feeds_path)
-        engine = make_engine(config.database_url)
-        upgrade(engine)
-        with session_factory(engine).begin() as session:
-            repo.sync_feeds(session, configured)
-            statuses = repo.feed_statuses(session)
-        engine.dispose()
-    except MonitorError as exc:
-        raise Fail(f"error: {exc}") from None
+    statuses = _synced_statuses(config)
     click.echo(f"{'NAME':30} {'STATUS':>6} {'ERRORS':>6} {'ARTICLES':>8}  {'LAST CHECK':16}  URL")
     for s in statuses:
         if not s.active:
@@ -72,15 +56,7 @@ def feeds_list(ctx: click.Context) -> None:
 def feeds_health(ctx: click.Context) -> None:
     """Each feed's state: ok, failing, down or disabled, with its last error."""
     config = _config(ctx)
-    try:
-        engine = make_engine(config.database_url)
-        upgrade(engine)
-        with session_factory(engine).begin() as session:
-            repo.sync_feeds(session, load_feeds(config.feeds_path))
-            statuses = [s for s in repo.feed_statuses(session) if s.active]
-        engine.dispose()
-    except MonitorError as exc:
-        raise Fail(f"error: {exc}") from None
+    statuses = [s for s in _synced_statuses(config) if s.active]
     click.echo(
         f"{'NAME':28} {'STATE':9} {'LAST ATTEMPT':16} {'LAST SUCCESS':16} {'HTTP':>4} "
         f"{'ERRORS':>6} {'ITEMS':>6} {'NEXT CHECK':16}"
@@ -105,6 +81,17 @@ def feeds_health(ctx: click.Context) -> None:
     click.echo(f"{len(statuses)} feeds, {down} down or disabled", err=True)
 
 
+def _synced_statuses(config: Config) -> list[repo.FeedStatus]:
+    """Feed states after making the feeds table agree with feeds.yaml."""
+    try:
+        configured = load_feeds(config.feeds_path)
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    with _sessions(config).begin() as session:
+        repo.sync_feeds(session, configured)
+        return repo.feed_statuses(session)
+
+
 def _state(status: repo.FeedStatus, down_after: float) -> str:
     if status.disabled_reason:
         return "disabled"
@@ -126,14 +113,8 @@ def hits(ctx: click.Context, rule_id: str | None, since: str) -> None:
     """Recent rule hits, newest first, with their delivery state."""
     config = _config(ctx)
     window = _window(since)
-    try:
-        engine = make_engine(config.database_url)
-        upgrade(engine)
-        with session_factory(engine)() as session:
-            found = repo.recent_hits(session, datetime.now(UTC) - window, rule_id)
-        engine.dispose()
-    except MonitorError as exc:
-        raise Fail(f"error: {exc}") from None
+    with _sessions(config)() as session:
+        found = repo.recent_hits(session, datetime.now(UTC) - window, rule_id)
     for h in found:
         sent = ", ".join(f"{c}:{s}" for c, s in h.deliveries) or "no channel"
         click.echo(

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.base import Fail, _config, _one_line, _window, cli
+from monitor.cli.base import Fail, _config, _one_line, _sessions, _window, cli
 from monitor.config import Config
 from monitor.entities import Evidence, StoredArticle
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError
 from monitor.rules import Rule, load_rule, load_rules
 from monitor.rules.backtest import BacktestReport
 from monitor.store import repository as repo
-from monitor.store.db import make_engine, session_factory, upgrade
 
 # -- rules ------------------------------------------------------------------------------------
 
@@ -83,20 +82,12 @@ def rules_backtest(ctx: click.Context, file: Path, since: str, sample: int) -> N
     except ConfigError as exc:
         raise Fail(str(exc)) from None
     live = _live_rule(config, candidate.id)
-    try:
-        engine = make_engine(config.database_url)
-        upgrade(engine)
-        with session_factory(engine)() as session:
-            start = datetime.now(UTC) - window
-            total = repo.count_articles(session, start)
-            articles = repo.iter_articles(session, start)
-            with click.progressbar(
-                articles, length=total, label="backtest", file=sys.stderr
-            ) as bar:
-                report = backtest(bar, candidate, live, sample)
-        engine.dispose()
-    except MonitorError as exc:
-        raise Fail(f"error: {exc}") from None
+    with _sessions(config)() as session:
+        start = datetime.now(UTC) - window
+        total = repo.count_articles(session, start)
+        articles = repo.iter_articles(session, start)
+        with click.progressbar(articles, length=total, label="backtest", file=sys.stderr) as bar:
+            report = backtest(bar, candidate, live, sample)
     _print_backtest(report, candidate.id, since, live)
 
 
