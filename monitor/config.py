@@ -47,6 +47,7 @@ DEFAULT_EXTRACT_MEMORY_MB = 1024
 DEFAULT_MIN_INTERVAL = 120.0
 DEFAULT_MAX_INTERVAL = 3600.0
 DEFAULT_GRACE = 20.0
+DEFAULT_RETENTION_DAYS = 90
 CHANNEL_PREFIX = "MONITOR_CHANNEL_"
 
 
@@ -147,6 +148,12 @@ SETTINGS: tuple[Setting, ...] = (
         "20s",
         "On SIGTERM/SIGINT, how long polls in flight may take to finish.",
     ),
+    Setting(
+        "MONITOR_RETENTION_DAYS",
+        str(DEFAULT_RETENTION_DAYS),
+        "Article text older than this is dropped daily; articles' rows, hits, evidence "
+        "and deliveries stay.",
+    ),
     Setting("MONITOR_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Setting(
         "MONITOR_LOG_FORMAT",
@@ -189,6 +196,7 @@ class Config:
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     feed_down_after: float = DEFAULT_FEED_DOWN_AFTER
     shutdown_grace: float = DEFAULT_GRACE
+    retention_days: float = DEFAULT_RETENTION_DAYS
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -231,6 +239,7 @@ class Config:
             extract=extract,
             feed_down_after=_duration(env, "MONITOR_FEED_DOWN_AFTER", DEFAULT_FEED_DOWN_AFTER),
             shutdown_grace=_duration(env, "MONITOR_SHUTDOWN_GRACE", DEFAULT_GRACE),
+            retention_days=_number(env, "MONITOR_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
             log_level=level,
             log_format=log_format,
         )

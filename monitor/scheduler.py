@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.entities import FeedRef
@@ -27,6 +28,7 @@ from monitor.notify.deliver import deliver_due, send_digest
 from monitor.pipeline import Services, poll_safely
 from monitor.rules.reload import RELOAD_INTERVAL, RuleWatcher
 from monitor.store import repository as repo
+from monitor.store.maintenance import run_retention
 
 TICK_SECONDS = 2.0
 DELIVERY_INTERVAL = 30.0
@@ -117,8 +119,22 @@ class Service:
                 max_instances=1,
                 misfire_grace_time=300,
             )
+        scheduler.add_job(
+            self._retention,
+            CronTrigger(hour=3, minute=30, timezone=UTC),
+            id="retention",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
         with self.svc.sessions() as session:
             return len(repo.active_feeds(session))
+
+    async def _retention(self) -> None:
+        slot = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        await asyncio.to_thread(
+            run_retention, self.svc.sessions, self.svc.config.retention_days, slot
+        )
 
     async def _digest(self, channel: str) -> None:
         # The slot is the minute the cron fired for: one digest per slot across replicas.

@@ -337,3 +337,32 @@ def test_a_crash_mid_delivery_loses_nothing_and_doubles_at_most_one(tmp_path: Pa
         ]
     assert unsent == 0 and total == len(set(titles)) > before  # every alert arrived
     assert len(titles) - len(set(titles)) <= 1  # at most the one in flight twice
+
+
+def test_a_second_run_on_the_same_sqlite_database_refuses(tmp_path: Path) -> None:
+    with news_site() as site, http_server() as hook:
+        env = service_env(
+            site.feeds_yaml(tmp_path / "f.yaml", broken=False),
+            f"sqlite:///{tmp_path / 'm.db'}",
+            hook.port,
+        )
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | env
+        first = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run"],
+            cwd=REPO,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert wait_for(lambda: len(hook.posted_json()) >= 1, timeout=60)
+            second = monitor("run", "--once", env=env)
+        finally:
+            first.send_signal(signal.SIGTERM)
+            first.communicate(timeout=30)
+        stats = monitor("db", "stats", env=env)
+    assert second.returncode == 1
+    assert "another `monitor run` is using" in second.stderr and "PostgreSQL" in second.stderr
+    assert stats.returncode == 0 and "articles" in stats.stdout and "deliveries" in stats.stdout
+    assert monitor("db", "prune", env=env).returncode == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -25,6 +25,44 @@ def db_upgrade(ctx: click.Context) -> None:
     """Migrate the database to the newest schema."""
     _sessions(_config(ctx))  # opening the database migrates it
     click.echo("database is up to date", err=True)
+
+
+@db.command("stats")
+@click.pass_context
+def db_stats(ctx: click.Context) -> None:
+    """Rows per table, article text kept, deliveries by state, database size."""
+    from monitor.store.maintenance import stats
+
+    with _sessions(_config(ctx))() as session:
+        found = stats(session)
+    for table, count in found.rows.items():
+        click.echo(f"{table:16} {count:>10,} rows")
+    click.echo(
+        f"{'article text':16} {found.text_bytes:>10,} bytes in "
+        f"{found.articles_with_text:,} articles"
+    )
+    span = f"{_when(found.oldest)} .. {_when(found.newest)}"
+    click.echo(f"{'articles fetched':16} {span}")
+    click.echo(
+        f"{'deliveries':16} "
+        + (", ".join(f"{k} {v:,}" for k, v in sorted(found.deliveries.items())) or "none")
+    )
+    if found.database_bytes is not None:
+        click.echo(f"{'database':16} {found.database_bytes:>10,} bytes")
+
+
+@db.command("prune")
+@click.pass_context
+def db_prune(ctx: click.Context) -> None:
+    """Apply MONITOR_RETENTION_DAYS now (the service does it daily at 03:30 UTC)."""
+    from monitor.store.maintenance import prune
+
+    config = _config(ctx)
+    with _sessions(config).begin() as session:
+        count = prune(session, datetime.now(UTC) - timedelta(days=config.retention_days))
+    click.echo(
+        f"dropped the text of {count} articles older than {config.retention_days:g} days", err=True
+    )
 
 
 @cli.group()

@@ -19,6 +19,7 @@ from monitor.logs import setup_logging
 from monitor.pipeline import CycleReport, run_cycle
 from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
+from monitor.store.db import single_process
 
 EXIT_UNDELIVERED = 3
 
@@ -33,7 +34,8 @@ def run(ctx: click.Context, once: bool) -> None:
     config = _config(ctx)
     setup_logging(config.log_level, config.log_format)
     try:
-        code = asyncio.run(_run(config, once))
+        with single_process(config.database_url):
+            code = asyncio.run(_run(config, once))
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
     ctx.exit(code)

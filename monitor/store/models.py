@@ -150,6 +150,19 @@ class DigestRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class JobRunRow(Base):
+    """A periodic job's run for one scheduled slot; unique, so it runs once across replicas."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_job_runs_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(50))
+    slot: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    result: Mapped[str | None] = mapped_column(Text)
+
+
 class ChannelNoticeRow(Base):
     """Operational notices a channel got (e.g. "rate limited"), one per kind and window."""
 
