@@ -20,6 +20,7 @@ from monitor.pipeline import Services
 from monitor.rules import RuleSet, compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
+from monitor.store.maintenance import release_leases
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ async def open_services(
     upgrade(engine)
     sessions = session_factory(engine)
     with sessions.begin() as session:
+        if engine.dialect.name == "sqlite":  # we hold the single-process lock: leases are stale
+            release_leases(session)
         repo.sync_feeds(session, feeds)
     fetch = config.fetch
     # Article links may reach private addresses only on a feed's own host:port or the

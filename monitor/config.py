@@ -48,6 +48,7 @@ DEFAULT_MIN_INTERVAL = 120.0
 DEFAULT_MAX_INTERVAL = 3600.0
 DEFAULT_GRACE = 20.0
 DEFAULT_RETENTION_DAYS = 90
+DEFAULT_LEASE = 600.0
 CHANNEL_PREFIX = "MONITOR_CHANNEL_"
 
 
@@ -149,6 +150,12 @@ SETTINGS: tuple[Setting, ...] = (
         "On SIGTERM/SIGINT, how long polls in flight may take to finish.",
     ),
     Setting(
+        "MONITOR_LEASE",
+        "10m",
+        "How long a process holds a feed it polls or a batch of alerts it sends; if it "
+        "dies, other processes (PostgreSQL) take the work over after this.",
+    ),
+    Setting(
         "MONITOR_RETENTION_DAYS",
         str(DEFAULT_RETENTION_DAYS),
         "Article text older than this is dropped daily; articles' rows, hits, evidence "
@@ -197,6 +204,7 @@ class Config:
     feed_down_after: float = DEFAULT_FEED_DOWN_AFTER
     shutdown_grace: float = DEFAULT_GRACE
     retention_days: float = DEFAULT_RETENTION_DAYS
+    lease: float = DEFAULT_LEASE
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -240,6 +248,7 @@ class Config:
             feed_down_after=_duration(env, "MONITOR_FEED_DOWN_AFTER", DEFAULT_FEED_DOWN_AFTER),
             shutdown_grace=_duration(env, "MONITOR_SHUTDOWN_GRACE", DEFAULT_GRACE),
             retention_days=_number(env, "MONITOR_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
+            lease=_duration(env, "MONITOR_LEASE", DEFAULT_LEASE),
             log_level=level,
             log_format=log_format,
         )

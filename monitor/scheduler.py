@@ -29,6 +29,7 @@ from monitor.pipeline import Services, poll_safely
 from monitor.rules.reload import RELOAD_INTERVAL, RuleWatcher
 from monitor.store import repository as repo
 from monitor.store.maintenance import run_retention
+from monitor.workers import worker_id
 
 TICK_SECONDS = 2.0
 DELIVERY_INTERVAL = 30.0
@@ -54,12 +55,18 @@ class Service:
     async def _tick(self) -> None:
         if self.stopping.is_set():
             return
-        limit = self.svc.config.fetch.concurrency * 2
-        with self.svc.sessions() as session:
-            due = repo.due_feeds(session, datetime.now(UTC), limit, self._in_flight)
+        config = self.svc.config
+        limit = max(0, config.fetch.concurrency * 2 - len(self._in_flight))
+        if not limit:
+            return
+        with self.svc.sessions.begin() as session:  # leased: other replicas skip these
+            due = repo.claim_due_feeds(
+                session, datetime.now(UTC), limit, worker_id(), config.lease, config.fetch.per_host
+            )
         for feed in due:
-            self._in_flight.add(feed.id)
-            self._spawn(self._poll(feed))
+            if feed.id not in self._in_flight:
+                self._in_flight.add(feed.id)
+                self._spawn(self._poll(feed))
 
     async def _poll(self, feed: FeedRef) -> None:
         try:
@@ -76,7 +83,7 @@ class Service:
         if self.stopping.is_set():
             return
         async with self._deliver_lock:
-            await deliver_due(self.svc.sessions, self.svc.sender)
+            await deliver_due(self.svc.sessions, self.svc.sender, lease=self.svc.config.lease)
 
     async def _reload(self) -> None:
         assert self.watcher is not None

@@ -23,6 +23,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     etag: str | None = None
     trickle: float = 0.0  # seconds between bytes, for slow-server tests
+    delay: float = 0.0  # seconds before answering
     gzip: bool = False
 
 
@@ -103,6 +104,8 @@ class HTTPServer:
             handler.send_header("ETag", route.etag)
             handler.end_headers()
             return
+        if route.delay:
+            time.sleep(route.delay)
         body = gzip.compress(route.body) if route.gzip else route.body
         handler.send_response(route.status)
         for key, value in route.headers.items():

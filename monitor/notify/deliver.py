@@ -41,8 +41,10 @@ from monitor.notify.render import (
 from monitor.notify.settings import ChannelSettings, MonitorFile
 from monitor.store import repository as repo
 from monitor.store.models import utcnow
+from monitor.workers import worker_id
 
 MAX_ATTEMPTS = 8
+DELIVERY_LEASE = 600.0  # a claimed batch must be sent within this, or others take it over
 FIRST_RETRY = timedelta(minutes=3)  # 3, 6, 12 ... 192 min: about 6 hours in all
 JITTER = 0.2
 ADMIN_CHANNEL = "admin"
@@ -197,12 +199,16 @@ def decide(alert: Alert, channel: ChannelSettings, now: datetime, sent_last_hour
 
 
 async def deliver_due(
-    sessions: sessionmaker[Session], sender: Sender, now: datetime | None = None
+    sessions: sessionmaker[Session],
+    sender: Sender,
+    now: datetime | None = None,
+    lease: float = DELIVERY_LEASE,
 ) -> DeliveryReport:
+    """Claim due deliveries (several processes may run this at once) and handle each."""
     now = now or utcnow()
     report = DeliveryReport()
-    with sessions() as session:
-        alerts = repo.due_alerts(session, now)
+    with sessions.begin() as session:
+        alerts = repo.claim_due(session, now, worker_id(), lease)
     sent: dict[str, int] = {}
     for alert in alerts:
         settings = sender.settings.channel(alert.channel)

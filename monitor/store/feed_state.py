@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
@@ -81,6 +82,7 @@ def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> list[FeedRef]:
         row.tags = list(feed.tags)
         row.interval_seconds = feed.interval
         row.full_text = feed.full_text
+        row.host = _host(row.fetch_url or feed.url)
         row.adaptive = feed.adaptive
         row.min_interval = feed.lowest
         row.max_interval = feed.highest
@@ -119,6 +121,49 @@ def due_feeds(
     return [_feed_ref(row) for row in session.scalars(query)]
 
 
+CLAIM_LOCK = 727_001  # PostgreSQL advisory lock serialising claims (per-host counts exact)
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def claim_due_feeds(
+    session: Session, now: datetime, limit: int, worker: str, lease: float, per_host: int
+) -> list[FeedRef]:
+    """Due feeds for this worker, leased until ``now + lease``: rows locked by another
+    transaction are skipped, leased feeds are not due, and no host gets more than
+    ``per_host`` feeds polled at once across all workers. A dead worker's leases expire."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({CLAIM_LOCK})"))
+    busy: dict[str | None, int] = dict(
+        session.execute(
+            select(FeedRow.host, func.count())
+            .where(FeedRow.lease_until > now)
+            .group_by(FeedRow.host)
+        ).all()
+    )
+    query = (
+        select(FeedRow)
+        .where(FeedRow.active, FeedRow.disabled_reason.is_(None))
+        .where((FeedRow.next_check_at.is_(None)) | (FeedRow.next_check_at <= now))
+        .where((FeedRow.lease_until.is_(None)) | (FeedRow.lease_until <= now))
+        .order_by(FeedRow.next_check_at.is_not(None), FeedRow.next_check_at, FeedRow.id)
+        .limit(limit * 4)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for row in session.scalars(query):
+        if busy.get(row.host, 0) >= per_host:
+            continue
+        busy[row.host] = busy.get(row.host, 0) + 1
+        row.lease_owner, row.lease_until = worker, now + timedelta(seconds=lease)
+        claimed.append(_feed_ref(row))
+        if len(claimed) >= limit:
+            break
+    return claimed
+
+
 def feed_ref(session: Session, feed_id: int) -> FeedRef:
     return _feed_ref(session.get_one(FeedRow, feed_id))
 
@@ -151,6 +196,7 @@ def record_poll(
     down works again, else None."""
     row = session.get_one(FeedRow, feed_id)
     now = utcnow()
+    row.lease_owner = row.lease_until = None
     row.last_checked_at = now
     row.last_status = outcome.status
     row.next_check_at = now + timedelta(seconds=outcome.next_in) if outcome.next_in else None
@@ -179,6 +225,7 @@ def record_poll(
         row.content_hash = outcome.content_hash
     if outcome.moved_to:
         row.fetch_url = outcome.moved_to
+        row.host = _host(outcome.moved_to)
     if outcome.poll_interval:
         row.poll_interval = outcome.poll_interval
     return change

@@ -19,6 +19,7 @@ from monitor.store.models import (
     ArticleRow,
     Base,
     DeliveryRow,
+    FeedRow,
     JobRunRow,
     StoryKeyRow,
 )
@@ -45,6 +46,17 @@ def run_retention(sessions: sessionmaker[Session], days: float, slot: datetime) 
         pruned = prune(session, slot - timedelta(days=days))
     log.info("retention: dropped the text of %d articles older than %g days", pruned, days)
     return pruned
+
+
+def release_leases(session: Session) -> None:
+    """Forget every lease and claim: only for SQLite, where the process holding the
+    single-process lock knows any lease it finds was left by a process that died."""
+    session.execute(update(FeedRow).values(lease_owner=None, lease_until=None))
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.claimed_until.is_not(None))
+        .values(claimed_by=None, claimed_until=None)
+    )
 
 
 def prune(session: Session, older_than: datetime) -> int:

@@ -85,6 +85,10 @@ class FeedRow(Base):
     min_interval: Mapped[float | None] = mapped_column(Float)
     max_interval: Mapped[float | None] = mapped_column(Float)
     poll_interval: Mapped[float | None] = mapped_column(Float)  # the adaptive one, now
+    host: Mapped[str | None] = mapped_column(String(255))  # of fetch URL: per-host limits
+    # A worker polling the feed holds it until lease_until; a dead worker's lease expires.
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ArticleRow(Base):
@@ -195,4 +199,6 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)  # why it went to the digest, if it did

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -72,6 +72,35 @@ def due_alerts(session: Session, now: datetime, limit: int = 500) -> list[Alert]
     ]
 
 
+def claim_due(
+    session: Session, now: datetime, worker: str, lease: float, limit: int = 100
+) -> list[Alert]:
+    """Due pending deliveries, claimed by ``worker`` until ``now + lease``: rows another
+    worker holds are skipped; a dead worker's claims expire and are taken over."""
+    ids = list(
+        session.scalars(
+            select(DeliveryRow.id)
+            .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
+            .where((DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until <= now))
+            .order_by(DeliveryRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(ids))
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+    )
+    query = _joined().where(DeliveryRow.id.in_(ids)).order_by(DeliveryRow.id)
+    return [
+        _alert(d, h, a, f, _first_of_story(session, d, h, a))
+        for d, h, a, f in session.execute(query)
+    ]
+
+
 def _first_of_story(session: Session, d: DeliveryRow, h: HitRow, a: ArticleRow) -> str | None:
     if a.story_id is None:
         return None
@@ -100,7 +129,7 @@ def set_status(
     reason: str | None = None,
     retry_at: datetime | None = None,
 ) -> None:
-    values: dict[str, object] = {"status": status, "reason": reason}
+    values: dict[str, object] = {"status": status, "reason": reason, "claimed_until": None}
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
     session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(**values))
@@ -238,7 +267,13 @@ def mark_sent(session: Session, delivery_id: int) -> None:
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id == delivery_id)
-        .values(status="sent", sent_at=utcnow(), attempts=DeliveryRow.attempts + 1, last_error=None)
+        .values(
+            status="sent",
+            sent_at=utcnow(),
+            attempts=DeliveryRow.attempts + 1,
+            last_error=None,
+            claimed_until=None,
+        )
     )
 
 
@@ -246,7 +281,11 @@ def mark_attempt_failed(
     session: Session, delivery_id: int, error: str, retry_at: datetime | None
 ) -> None:
     """Record a failed send; ``retry_at`` None means give up (status failed)."""
-    values: dict[str, object] = {"attempts": DeliveryRow.attempts + 1, "last_error": error[:2000]}
+    values: dict[str, object] = {
+        "attempts": DeliveryRow.attempts + 1,
+        "last_error": error[:2000],
+        "claimed_until": None,
+    }
     if retry_at is None:
         values["status"] = "failed"
     else:
