@@ -81,3 +81,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+def clean_env(settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment without any MONITOR_ setting, plus ``settings``: what a
+    `monitor` subprocess in a test runs with."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, REPO
+from tests.conftest import CORPUS, REPO, clean_env
 from tests.servers import http_server, wait_for
 from tests.site import news_site
 
@@ -22,8 +21,7 @@ RULES = ("troop-movements", "belarus-border-activity")
 def monitor(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    full_env.update(env or {})
+    full_env = clean_env(env or {})
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args],
         env=full_env,
@@ -194,7 +192,7 @@ def test_service_polls_alerts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
         env = service_env(
             site.feeds_yaml(tmp_path / "f.yaml"), f"sqlite:///{tmp_path / 'm.db'}", hook.port
         )
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | env
+        full_env = clean_env(env)
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run"],
             cwd=REPO,
@@ -312,7 +310,7 @@ def test_a_crash_mid_delivery_loses_nothing_and_doubles_at_most_one(tmp_path: Pa
     with news_site() as site, http_server() as hook:
         env = service_env(site.feeds_yaml(tmp_path / "f.yaml", broken=False), db, hook.port)
         hook.post_delay = 1.0  # each alert takes a second to be accepted
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | env
+        full_env = clean_env(env)
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--once"],
             cwd=REPO,
@@ -346,7 +344,7 @@ def test_a_second_run_on_the_same_sqlite_database_refuses(tmp_path: Path) -> Non
             f"sqlite:///{tmp_path / 'm.db'}",
             hook.port,
         )
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | env
+        full_env = clean_env(env)
         first = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run"],
             cwd=REPO,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from monitor.store.db import make_engine, session_factory
 from monitor.store.models import ArticleRow, FeedRow
-from tests.conftest import REPO
+from tests.conftest import REPO, clean_env
 from tests.hostile import GOOD, HOSTILE, hostile_web
 from tests.servers import http_server
 
@@ -35,12 +35,14 @@ EXPECTED_ERRORS = {
 def test_run_once_survives_a_hostile_web(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'm.db'}"
     with hostile_web() as site, http_server() as hook:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | {
-            "MONITOR_DATABASE_URL": db,
-            "MONITOR_FEEDS": str(site.feeds_yaml(tmp_path / "feeds.yaml")),
-            "MONITOR_RULES": str(REPO / "rules"),
-            "MONITOR_CHANNEL_DEFAULT": f"json://127.0.0.1:{hook.port}/hook",
-        }
+        env = clean_env(
+            {
+                "MONITOR_DATABASE_URL": db,
+                "MONITOR_FEEDS": str(site.feeds_yaml(tmp_path / "feeds.yaml")),
+                "MONITOR_RULES": str(REPO / "rules"),
+                "MONITOR_CHANNEL_DEFAULT": f"json://127.0.0.1:{hook.port}/hook",
+            }
+        )
         started = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--once"],

@@ -8,7 +8,6 @@ surviving workers stopped claiming after the kill; see the closing note of sessi
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from monitor.store.db import make_engine
-from tests.conftest import REPO, _truncate
+from tests.conftest import REPO, _truncate, clean_env
 from tests.content import Item, rss
 from tests.servers import HTTPServer, Route, http_server, wait_for
 
@@ -77,18 +76,20 @@ def environment(tmp_path: Path, url: str, web: HTTPServer, hook: HTTPServer, lea
         "channels:\n  default: {rate_limit: 0}\n  digest: {mode: digest, digest: '* * * * *'}\n",
         "utf-8",
     )
-    return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | {
-        "MONITOR_DATABASE_URL": url,
-        "MONITOR_FEEDS": str(feeds),
-        "MONITOR_RULES": str(rules),
-        "MONITOR_CONFIG": str(tmp_path / "monitor.yaml"),
-        "MONITOR_PER_HOST": "20",
-        "MONITOR_HOST_DELAY": "0",
-        "MONITOR_LEASE": lease,
-        "MONITOR_EXTRACT_WORKERS": "1",
-        "MONITOR_CHANNEL_DEFAULT": f"json://127.0.0.1:{hook.port}/alerts",
-        "MONITOR_CHANNEL_DIGEST": f"json://127.0.0.1:{hook.port}/digest",
-    }
+    return clean_env(
+        {
+            "MONITOR_DATABASE_URL": url,
+            "MONITOR_FEEDS": str(feeds),
+            "MONITOR_RULES": str(rules),
+            "MONITOR_CONFIG": str(tmp_path / "monitor.yaml"),
+            "MONITOR_PER_HOST": "20",
+            "MONITOR_HOST_DELAY": "0",
+            "MONITOR_LEASE": lease,
+            "MONITOR_EXTRACT_WORKERS": "1",
+            "MONITOR_CHANNEL_DEFAULT": f"json://127.0.0.1:{hook.port}/alerts",
+            "MONITOR_CHANNEL_DIGEST": f"json://127.0.0.1:{hook.port}/digest",
+        }
+    )
 
 
 @contextmanager

@@ -81,14 +81,14 @@ def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-unty
     assert fresh == {"g2"}
 
 
-def test_due_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no-untyped-def]
+def test_claimed_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, feeds("a"))
         repo.store_article(s, article(feed.id, 1), [HIT], lambda h: h.channels)
     now = datetime.now(UTC) + timedelta(seconds=1)
     with sessions() as s:
-        alerts = repo.due_alerts(s, now)
+        alerts = repo.claim_due(s, now, "test", 0)
     assert [(a.channel, a.headline, a.source, a.rule_id) for a in alerts] == [
         ("desk", "Title 1", "a", "r1"),
         ("email", "Title 1", "a", "r1"),
@@ -98,13 +98,13 @@ def test_due_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no-unt
         repo.mark_sent(s, alerts[0].delivery_id)
         repo.mark_attempt_failed(s, alerts[1].delivery_id, "boom", now + timedelta(hours=1))
     with sessions() as s:
-        assert repo.due_alerts(s, now) == []
-        assert len(repo.due_alerts(s, now + timedelta(hours=2))) == 1
+        assert repo.claim_due(s, now, "test", 0) == []
+        assert len(repo.claim_due(s, now + timedelta(hours=2), "test", 0)) == 1
         assert repo.delivery_attempts(s, alerts[1].delivery_id) == 1
     with sessions.begin() as s:
         repo.mark_attempt_failed(s, alerts[1].delivery_id, "boom", None)
     with sessions() as s:
-        assert repo.due_alerts(s, now + timedelta(days=1)) == []
+        assert repo.claim_due(s, now + timedelta(days=1), "test", 0) == []
         [view] = repo.recent_hits(s, now - timedelta(hours=1))
     assert view.deliveries == (("desk", "sent"), ("email", "failed"))
 

@@ -12,11 +12,19 @@ from monitor.cli.base import Fail, _config, _one_line, _sessions, _window, cli
 from monitor.config import Config
 from monitor.entities import Evidence, StoredArticle
 from monitor.errors import ConfigError
-from monitor.rules import Rule, load_rule, load_rules
+from monitor.rules import Rule, RuleSet, load_rule, load_rules
 from monitor.rules.backtest import BacktestReport
 from monitor.store import repository as repo
 
 # -- rules ------------------------------------------------------------------------------------
+
+
+def _load(ctx: click.Context, target: Path | None) -> RuleSet:
+    """Rule files of ``target`` (a directory or one file), default MONITOR_RULES."""
+    try:
+        return load_rules(target or _config(ctx).rules_dir)
+    except ConfigError as exc:
+        raise Fail(str(exc)) from None
 
 
 @cli.group()
@@ -29,10 +37,7 @@ def rules() -> None:
 @click.pass_context
 def rules_check(ctx: click.Context, directory: Path | None) -> None:
     """Validate every rule file; print problems as file:line:column: message."""
-    try:
-        result = load_rules(directory or _config(ctx).rules_dir)
-    except ConfigError as exc:
-        raise Fail(str(exc)) from None
+    result = _load(ctx, directory)
     for problem in result.problems:
         click.echo(str(problem))
     click.echo(f"{len(result.rules)} rules ok, {len(result.problems)} problems", err=True)
@@ -46,10 +51,7 @@ def rules_test(ctx: click.Context, target: Path | None) -> None:
     """Run every rule's examples (a directory or one file); exit 1 on a failure."""
     from monitor.rules.examples import run_examples
 
-    try:
-        loaded = load_rules(target or _config(ctx).rules_dir)
-    except ConfigError as exc:
-        raise Fail(str(exc)) from None
+    loaded = _load(ctx, target)
     for problem in loaded.problems:
         click.echo(f"rule skipped: {problem}", err=True)
     results = run_examples(loaded.rules)

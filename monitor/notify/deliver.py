@@ -98,12 +98,10 @@ class Sender:
             ),
         )
 
-    def send_digest(self, channel: str, groups: list[DigestGroup], note: str | None) -> None:
+    def send_digest(self, channel: str, groups: list[DigestGroup]) -> None:
         self._send(
             channel,
-            lambda target: render_digest(
-                channel, groups, target, note=note, templates=self.templates
-            ),
+            lambda target: render_digest(channel, groups, target, templates=self.templates),
         )
 
     def _send(self, channel: str, make: Callable[[str], Message]) -> None:
@@ -321,12 +319,12 @@ async def send_digest(
         return None
     with sessions() as session:
         items = repo.digest_items(session, channel)
-        groups, note = _groups(session, items)
+        groups = _groups(session, items)
     ids = [alert.delivery_id for alert, _ in items]
     error = None
     if items:
         try:
-            await asyncio.to_thread(sender.send_digest, channel, groups, note)
+            await asyncio.to_thread(sender.send_digest, channel, groups)
         except DeliveryError as exc:
             error = str(exc)
             log.error("digest for %s not sent (items stay queued): %s", channel, exc)
@@ -344,9 +342,7 @@ class _Entry:
     also: list[str] = field(default_factory=list)
 
 
-def _groups(
-    session: Session, items: list[tuple[Alert, str]]
-) -> tuple[list[DigestGroup], str | None]:
+def _groups(session: Session, items: list[tuple[Alert, str]]) -> list[DigestGroup]:
     """Stories by rule (most severe first); another outlet's copy becomes "also reported
     by" under its story, even when the story itself was alerted earlier."""
     entries: dict[tuple[str, int], _Entry] = {}
@@ -383,7 +379,7 @@ def _groups(
         )
         for group in sorted(by_rule.values(), key=lambda g: -int(g[0].alert.severity))
     ]
-    return groups, None
+    return groups
 
 
 def _published(alert: Alert) -> str:

@@ -193,11 +193,10 @@ def render_digest(
     groups: Sequence[DigestGroup],
     target: Target = "txt",
     *,
-    note: str | None = None,
     templates: str | None = None,
 ) -> Message:
     count = sum(len(g.stories) for g in groups)
-    context = {"channel": channel, "groups": groups, "count": count, "note": note}
+    context = {"channel": channel, "groups": groups, "count": count}
     body = environment(target, templates).get_template(f"digest.{target}.j2").render(context)
     return Message(
         title=f"Digest for {channel}: {count} stor{'y' if count == 1 else 'ies'}",

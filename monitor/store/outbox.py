@@ -56,22 +56,6 @@ def _joined() -> Any:
     )
 
 
-def due_alerts(session: Session, now: datetime, limit: int = 500) -> list[Alert]:
-    """Pending deliveries whose time has come, oldest first; ``first_headline`` is set when
-    an earlier copy of the same story already went (or waits to go) to that channel for the
-    same rule."""
-    query = (
-        _joined()
-        .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
-        .order_by(DeliveryRow.id)
-        .limit(limit)
-    )
-    return [
-        _alert(d, h, a, f, _first_of_story(session, d, h, a))
-        for d, h, a, f in session.execute(query)
-    ]
-
-
 def claim_due(
     session: Session, now: datetime, worker: str, lease: float, limit: int = 100
 ) -> list[Alert]:
