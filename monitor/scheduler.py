@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import OperationalError
 
 from monitor.entities import FeedRef
 from monitor.notify.deliver import deliver_due, send_digest
@@ -34,6 +36,10 @@ from monitor.workers import worker_id
 TICK_SECONDS = 2.0
 DELIVERY_INTERVAL = 30.0
 log = logging.getLogger(__name__)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 class Service:
@@ -55,18 +61,28 @@ class Service:
     async def _tick(self) -> None:
         if self.stopping.is_set():
             return
-        config = self.svc.config
-        limit = max(0, config.fetch.concurrency * 2 - len(self._in_flight))
+        limit = max(0, self.svc.config.fetch.concurrency * 2 - len(self._in_flight))
         if not limit:
             return
-        with self.svc.sessions.begin() as session:  # leased: other replicas skip these
-            due = repo.claim_due_feeds(
-                session, datetime.now(UTC), limit, worker_id(), config.lease, config.fetch.per_host
-            )
+        started = time.monotonic()
+        try:  # in a thread: a claim waiting on the database must not freeze running polls
+            due = await asyncio.to_thread(self._claim, limit)
+        except OperationalError as exc:
+            log.warning("claiming due feeds failed, next tick retries: %s", _first_line(exc))
+            return
+        if (took := time.monotonic() - started) > TICK_SECONDS:
+            log.warning("claiming %d due feeds took %.1fs", len(due), took)
         for feed in due:
             if feed.id not in self._in_flight:
                 self._in_flight.add(feed.id)
                 self._spawn(self._poll(feed))
+
+    def _claim(self, limit: int) -> list[FeedRef]:
+        config = self.svc.config
+        with self.svc.sessions.begin() as session:  # leased: other replicas skip these
+            return repo.claim_due_feeds(
+                session, datetime.now(UTC), limit, worker_id(), config.lease, config.fetch.per_host
+            )
 
     async def _poll(self, feed: FeedRef) -> None:
         try:

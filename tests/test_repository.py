@@ -1,12 +1,15 @@
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.store import repository as repo
-from monitor.store.db import session_factory
+from monitor.store.db import make_engine, session_factory
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow
+from tests.conftest import _truncate
 
 
 def feeds(*names: str) -> list[FeedConfig]:
@@ -171,3 +174,36 @@ def test_due_feeds_skip_those_in_flight(engine) -> None:  # type: ignore[no-unty
     with sessions() as s:
         assert [f.name for f in repo.due_feeds(s, datetime.now(UTC), 10, busy=[a.id])] == ["b"]
         assert len(repo.due_feeds(s, datetime.now(UTC), 1)) == 1
+
+
+def test_claimed_feeds_are_leased_and_hosts_limited(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    same_host = [FeedConfig(url=f"https://one.example/{n}.xml", name=n) for n in "abc"]
+    with sessions.begin() as s:
+        repo.sync_feeds(s, [*same_host, *feeds("d")])
+    now = datetime.now(UTC)
+    with sessions.begin() as s:  # per host 2: a, b and d; c waits for one.example
+        first = repo.claim_due_feeds(s, now, 10, "w1", 60, per_host=2)
+    assert sorted(f.name for f in first) == ["a", "b", "d"]
+    with sessions.begin() as s:  # leased feeds are not due for another worker
+        assert repo.claim_due_feeds(s, now, 10, "w2", 60, per_host=2) == []
+    with sessions.begin() as s:  # leases expired (the worker died): taken over
+        later = repo.claim_due_feeds(s, now + timedelta(seconds=61), 10, "w2", 60, per_host=2)
+    assert sorted(f.name for f in later) == ["a", "b", "d"]
+
+
+def test_a_claim_waiting_on_a_lock_gives_up(postgres_url: str) -> None:
+    # PostgreSQL only: SQLite has one process and no advisory locks, nothing to wait on.
+    engine = make_engine(postgres_url)
+    _truncate(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        repo.sync_feeds(s, feeds("a"))
+    with engine.connect() as holder:  # another replica stuck mid-claim
+        holder.execute(text(f"SELECT pg_advisory_lock({repo.CLAIM_LOCK})"))
+        with pytest.raises(OperationalError, match="lock timeout"), sessions.begin() as s:
+            repo.claim_due_feeds(s, datetime.now(UTC), 10, "w1", 60, per_host=2)
+        holder.execute(text(f"SELECT pg_advisory_unlock({repo.CLAIM_LOCK})"))
+    with sessions.begin() as s:  # and the next tick claims as usual
+        assert len(repo.claim_due_feeds(s, datetime.now(UTC), 10, "w1", 60, per_host=2)) == 1
+    engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -55,8 +56,9 @@ async def _run(config: Config, once: bool) -> int:
             return 0
         with svc.sessions() as session:
             feeds = repo.active_feeds(session)
+        started = time.monotonic()
         report = await run_cycle(svc, feeds)
-    return _summarize(report)
+    return _summarize(report, time.monotonic() - started)
 
 
 def _show_notes(notes: StartupNotes) -> None:
@@ -70,7 +72,7 @@ def _show_notes(notes: StartupNotes) -> None:
         )
 
 
-def _summarize(report: CycleReport) -> int:
+def _summarize(report: CycleReport, took: float) -> int:
     for poll in report.failed:
         click.echo(f"feed failed: {poll.feed}: {poll.error}", err=True)
     polls = report.polls
@@ -78,7 +80,8 @@ def _summarize(report: CycleReport) -> int:
     click.echo(
         f"{len(polls)} feeds polled ({len(report.failed)} failed), "
         f"{sum(p.new for p in polls)} new articles, {sum(p.hits for p in polls)} hits; "
-        f"alerts: {d.sent} sent, {d.retrying} to retry, {d.failed} failed",
+        f"alerts: {d.sent} sent, {d.retrying} to retry, {d.failed} failed; "
+        f"cycle took {took:.1f}s",
         err=True,
     )
     if d.retrying or d.failed:

@@ -10,7 +10,6 @@ datasketch does the same but pulls in SciPy for parameter tuning we do not need.
 from __future__ import annotations
 
 import hashlib
-import random
 import struct
 
 from monitor.rules.text import fold, prepare, words
@@ -20,19 +19,39 @@ PERMUTATIONS = 60
 BANDS = 20  # of 3 rows: Jaccard 0.5 -> found 93% of the time, 0.3 -> 42%, then verified
 ROWS = PERMUTATIONS // BANDS
 TEXT_CHARS = 3000  # the lead of an article carries the story; comments and tails vary
-_PRIME = (1 << 61) - 1
-_rng = random.Random(20261122)  # fixed: signatures must agree across processes and runs
-_PARAMS = [(_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(PERMUTATIONS)]
+_EMPTY = 1 << 64
+_OFFSET = 1 << 58  # separates a borrowed minimum from the bucket's own (values < 2**58)
 Signature = tuple[int, ...]
 
 
 def signature(title: str, text: str) -> Signature:
+    """One-permutation MinHash (Li, Owen, Zhang 2012): each shingle is hashed once and the
+    hash picks its bucket, so the cost is one hash per shingle, not one per permutation
+    (60x less work on the event loop; the estimate of similarity is as good). Empty buckets
+    borrow the next filled bucket's minimum (rotation densification, Shrivastava & Li
+    2014), so short texts still compare position by position."""
     tokens = words(fold(prepare(f"{title}\n{text[:TEXT_CHARS]}")))
     shingles = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
-    hashes = [
-        int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big") for s in shingles
-    ]
-    return tuple(min((a * h + b) % _PRIME for h in hashes) for a, b in _PARAMS)
+    best = [_EMPTY] * PERMUTATIONS
+    for shingle in shingles:
+        digest = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        bucket, value = digest % PERMUTATIONS, digest // PERMUTATIONS >> 2
+        if value < best[bucket]:
+            best[bucket] = value
+    return tuple(_densified(best))
+
+
+def _densified(best: list[int]) -> list[int]:
+    out = list(best)
+    for i, value in enumerate(best):
+        if value != _EMPTY:
+            continue
+        for step in range(1, PERMUTATIONS):
+            borrowed = best[(i + step) % PERMUTATIONS]
+            if borrowed != _EMPTY:
+                out[i] = borrowed + step * _OFFSET
+                break
+    return out
 
 
 def band_keys(sig: Signature) -> list[str]:

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from monitor.entities import (
@@ -75,7 +76,10 @@ def store_article(
     canonical URL). ``stories`` is (window seconds, similarity): an article close enough to
     one stored within the window joins that article's story."""
     doc = article.document
-    row = ArticleRow(
+    sig = article.signature or None
+    story, keys = _story_of(session, sig, *stories)
+    article_id = _insert_new(
+        session,
         feed_id=article.feed_id,
         guid=article.guid,
         url=article.url,
@@ -87,56 +91,78 @@ def store_article(
         text_note=article.text_note,
         language=doc.language,
         published_at=article.published,
-        signature=pack(article.signature) if article.signature else None,
+        signature=pack(sig) if sig else None,
+        story_id=story,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
+    if article_id is None:
         return None
-    row.story_id = _story_of(session, row, article.signature, *stories)
-    for hit in hits:
-        hit_row = HitRow(
-            article_id=row.id,
-            rule_id=hit.rule_id,
-            rule_name=hit.rule_name,
-            severity=int(hit.severity),
-            score=hit.score,
-            evidence=[
+    if story is None:  # a story of its own, named after its first article
+        session.execute(
+            update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=article_id)
+        )
+    if keys:
+        session.execute(insert(StoryKeyRow), [{"key": k, "article_id": article_id} for k in keys])
+    _insert_hits(session, article_id, hits, channels)
+    return article_id
+
+
+def _insert_new(session: Session, **values: object) -> int | None:
+    """INSERT .. ON CONFLICT DO NOTHING: one statement, no savepoint; None when the article
+    is already stored (same feed and guid, or same canonical URL)."""
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    query = insert_into(ArticleRow).values(**values).on_conflict_do_nothing()
+    return session.execute(query.returning(ArticleRow.id)).scalar()
+
+
+def _insert_hits(
+    session: Session, article_id: int, hits: Sequence[Hit], channels: Callable[[Hit], Iterable[str]]
+) -> None:
+    if not hits:
+        return
+    rows = [
+        {
+            "article_id": article_id,
+            "rule_id": hit.rule_id,
+            "rule_name": hit.rule_name,
+            "severity": int(hit.severity),
+            "score": hit.score,
+            "evidence": [
                 {"term": e.term, "field": e.field, "snippet": e.snippet} for e in hit.evidence
             ],
-        )
-        session.add(hit_row)
-        session.flush()
-        for channel in dict.fromkeys(channels(hit)):
-            session.add(
-                DeliveryRow(hit_id=hit_row.id, channel=channel, status="pending", attempts=0)
-            )
-    session.flush()
-    return row.id
+        }
+        for hit in hits
+    ]
+    ids = session.scalars(insert(HitRow).returning(HitRow.id, sort_by_parameter_order=True), rows)
+    deliveries = [
+        {"hit_id": hit_id, "channel": channel, "status": "pending", "attempts": 0}
+        for hit_id, hit in zip(ids.all(), hits, strict=True)
+        for channel in dict.fromkeys(channels(hit))
+    ]
+    if deliveries:
+        session.execute(insert(DeliveryRow), deliveries)
 
 
 def _story_of(
-    session: Session, row: ArticleRow, sig: tuple[int, ...] | None, window: float, threshold: float
-) -> int:
-    """The story an article reports: the best close match's story, else its own."""
+    session: Session, sig: tuple[int, ...] | None, window: float, threshold: float
+) -> tuple[int | None, list[str]]:
+    """The story an article reports (the best close match's, or None: its own) and the
+    article's band keys."""
     if not sig:
-        return row.id
+        return None, []
     keys = band_keys(sig)
     since = utcnow() - timedelta(seconds=window)
     candidates = session.execute(
         select(ArticleRow.id, ArticleRow.story_id, ArticleRow.signature)
         .join(StoryKeyRow, StoryKeyRow.article_id == ArticleRow.id)
-        .where(StoryKeyRow.key.in_(keys), StoryKeyRow.created_at >= since, ArticleRow.id != row.id)
+        .where(StoryKeyRow.key.in_(keys), StoryKeyRow.created_at >= since)
         .distinct()
     ).all()
-    best, story = threshold, row.id
+    best, story = threshold, None
     for other_id, other_story, other_sig in candidates:
         if other_sig and (score := similarity(sig, unpack(other_sig))) >= best:
             best, story = score, other_story or other_id
-    session.add_all(StoryKeyRow(key=k, article_id=row.id) for k in keys)
-    return story
+    return story, keys
 
 
 def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:

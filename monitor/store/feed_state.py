@@ -122,6 +122,7 @@ def due_feeds(
 
 
 CLAIM_LOCK = 727_001  # PostgreSQL advisory lock serialising claims (per-host counts exact)
+CLAIM_LOCK_TIMEOUT = "5s"  # a claim that cannot get its locks gives up until the next tick
 
 
 def _host(url: str) -> str:
@@ -135,6 +136,7 @@ def claim_due_feeds(
     transaction are skipped, leased feeds are not due, and no host gets more than
     ``per_host`` feeds polled at once across all workers. A dead worker's leases expire."""
     if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_TIMEOUT}'"))
         session.execute(text(f"SELECT pg_advisory_xact_lock({CLAIM_LOCK})"))
     busy: dict[str | None, int] = dict(
         session.execute(

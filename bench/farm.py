@@ -1,0 +1,245 @@
+"""A feed farm and a webhook sink on 127.0.0.1 for the benchmarks.
+
+The farm serves N RSS feeds of M items each and every item's article page: real news text
+from the corpus, wrapped in the navigation, related links, comments and footer of a news
+site (40-70 KB of HTML), with a configurable server latency. Feeds answer conditional
+requests with 304, except every ``ignore_every``-th feed, which always answers 200 with
+the same body (servers like that exist; the service must not parse them again).
+
+Written on raw asyncio streams with keep-alive, so the farm is not what is measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = [HERE.parent / "tests" / "corpus", HERE.parent.parent / "shared" / "corpus"]
+WORDS = [
+    "market",
+    "weather",
+    "football",
+    "council",
+    "budget",
+    "school",
+    "museum",
+    "festival",
+    "river",
+    "harbour",
+]
+
+
+def corpus_paragraphs() -> list[str]:
+    folder = next(p for p in CORPUS if p.is_dir())
+    paras: list[str] = []
+    for path in sorted(folder.glob("*.txt")):
+        paras += [p.strip() for p in path.read_text("utf-8").split("\n") if len(p.strip()) > 80]
+    return paras
+
+
+@dataclass
+class Item:
+    title: str
+    paragraphs: list[str]
+    published: datetime
+
+
+@dataclass
+class Farm:
+    feeds: int
+    items: int
+    feed_latency: float = 0.1
+    page_latency: float = 0.2
+    ignore_every: int = 0
+    seed: int = 1
+    stats: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._paras = corpus_paragraphs()
+        self.port = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the initial items: each benchmark run starts from the same farm."""
+        rng = random.Random(self.seed)
+        start = datetime(2026, 11, 20, 12, tzinfo=UTC)
+        self._items = {
+            f: [self._item(rng, f, j, start - timedelta(minutes=j)) for j in range(self.items)]
+            for f in range(self.feeds)
+        }
+        self._version = dict.fromkeys(range(self.feeds), 0)
+        self.published: dict[str, float] = {}  # title -> time.time() it appeared
+
+    def _item(self, rng: random.Random, f: int, j: int, when: datetime) -> Item:
+        paras = rng.sample(self._paras, rng.randint(6, 12))
+        title = f"{paras[0][:70].rsplit(' ', 1)[0]} (feed {f}, item {j})"
+        return Item(title, paras, when)
+
+    def publish(self, f: int, title: str, paragraphs: list[str]) -> None:
+        """A new item on top of feed f, from now on."""
+        self._items[f].insert(0, Item(title, paragraphs, datetime.now(UTC)))
+        self._version[f] += 1
+        self.published[title] = time.time()
+
+    def url(self, f: int) -> str:
+        return f"http://127.0.0.1:{self.port}/f/{f}.xml"
+
+    def page_html(self, f: int, j: int) -> bytes:
+        item = self._items[f][len(self._items[f]) - 1 - j]
+        return _page(item, f, j)
+
+    def feed_xml(self, f: int) -> bytes:
+        entries = []
+        items = self._items[f]
+        for k, item in enumerate(items):
+            j = len(items) - 1 - k  # stable ids: page j keeps its URL as items are added
+            link = f"http://127.0.0.1:{self.port}/a/{f}/{j}.html"
+            entries.append(
+                f"<item><title>{escape(item.title)}</title><link>{link}</link>"
+                f"<guid>{link}</guid><pubDate>{format_datetime(item.published)}</pubDate>"
+                f"<description>{escape(item.paragraphs[0][:300])}</description></item>"
+            )
+        return (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Farm feed {f}</title><link>http://127.0.0.1/</link>"
+            f"<description>bench</description>{''.join(entries)}</channel></rss>"
+        ).encode()
+
+    async def _respond(self, path: str, headers: dict[str, str]) -> tuple[str, bytes, str]:
+        parts = path.strip("/").split("/")
+        if parts[0] == "f":
+            f = int(parts[1].removesuffix(".xml"))
+            await asyncio.sleep(self.feed_latency)
+            etag = f'"v{self._version[f]}"'
+            ignores = self.ignore_every and f % self.ignore_every == 0
+            if headers.get("if-none-match") == etag and not ignores:
+                self.stats["feed 304"] += 1
+                return "304 Not Modified", b"", f"ETag: {etag}\r\n"
+            self.stats["feed 200"] += 1
+            return (
+                "200 OK",
+                self.feed_xml(f),
+                f"ETag: {etag}\r\nContent-Type: application/rss+xml\r\n",
+            )
+        if parts[0] == "a":
+            await asyncio.sleep(self.page_latency)
+            self.stats["page"] += 1
+            body = self.page_html(int(parts[1]), int(parts[2].removesuffix(".html")))
+            return "200 OK", body, "Content-Type: text/html; charset=utf-8\r\n"
+        return "404 Not Found", b"", ""
+
+
+def _page(item: Item, f: int, j: int) -> bytes:
+    nav = " ".join(f'<a href="/section/{w}">{w.title()}</a>' for w in WORDS * 4)
+    related = "".join(
+        f'<li><a href="/a/{f}/{k}.html">{escape(w.title())} news roundup {k}</a></li>'
+        for k, w in enumerate(WORDS * 3)
+    )
+    comments = "".join(
+        f'<div class="comment"><b>reader{k}</b><p>Great article, thanks for covering {w}!</p></div>'
+        for k, w in enumerate(WORDS)
+    )
+    body = "".join(f"<p>{escape(p)}</p>" for p in item.paragraphs)
+    filler = "".join(  # scripts, styles and tracking markup that real pages carry
+        f'<script>window.dataLayer.push({{"slot": {k}, "feed": {f}}});</script>'
+        f"<style>.teaser-{k} {{ margin: {k}px; padding: 4px; }}</style>"
+        for k in range(120)
+    )
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{escape(item.title)} | Farm News</title>{filler}</head><body>
+<header><nav>{nav}</nav></header>
+<div class="cookie-banner">We use cookies to improve your experience. Accept all cookies.</div>
+<main><article><h1>{escape(item.title)}</h1>
+<time datetime="{item.published.isoformat()}">{item.published:%d %B %Y}</time>
+<div class="article-body">{body}</div></article>
+<aside><h2>Related</h2><ul>{related}</ul></aside>
+<section class="comments"><h2>Comments</h2>{comments}</section></main>
+<footer><p>© Farm News {j}. All rights reserved.</p>{nav}</footer></body></html>""".encode()
+
+
+class Sink:
+    """A webhook receiver: records (arrival time, body) of every POST."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[float, bytes]] = []
+        self.port = 0
+
+    async def _respond(self, path: str, headers: dict[str, str], body: bytes) -> None:
+        self.received.append((time.time(), body))
+
+
+class Servers:
+    """The farm and the sink, served from one background thread with its own event loop."""
+
+    def __init__(self, farm: Farm, sink: Sink) -> None:
+        self.farm, self.sink = farm, sink
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self._ready.wait()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        farm = self.loop.run_until_complete(
+            asyncio.start_server(self._farm_conn, "127.0.0.1", 0, backlog=1024)
+        )
+        sink = self.loop.run_until_complete(
+            asyncio.start_server(self._sink_conn, "127.0.0.1", 0, backlog=1024)
+        )
+        self.farm.port = farm.sockets[0].getsockname()[1]
+        self.sink.port = sink.sockets[0].getsockname()[1]
+        self._ready.set()
+        self.loop.run_forever()
+
+    def call(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    async def _farm_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def answer(path: str, headers: dict[str, str], body: bytes) -> bytes:
+            status, payload, extra = await self.farm._respond(path, headers)
+            return _http(status, payload, extra)
+
+        await _serve(reader, writer, answer)
+
+    async def _sink_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def answer(path: str, headers: dict[str, str], body: bytes) -> bytes:
+            await self.sink._respond(path, headers, body)
+            return _http("200 OK", b"{}", "Content-Type: application/json\r\n")
+
+        await _serve(reader, writer, answer)
+
+
+def _http(status: str, body: bytes, extra: str) -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode() + body
+
+
+async def _serve(reader, writer, answer) -> None:  # type: ignore[no-untyped-def]
+    try:
+        while True:
+            request = await reader.readuntil(b"\r\n\r\n")
+            lines = request.decode("latin-1").split("\r\n")
+            path = lines[0].split(" ")[1]
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines[1:] if line)
+            }
+            length = int(headers.get("content-length", "0"))
+            body = await reader.readexactly(length) if length else b""
+            writer.write(await answer(path, headers, body))
+            await writer.drain()
+            if headers.get("connection", "").lower() == "close":
+                break
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
