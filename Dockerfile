@@ -24,5 +24,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     MONITOR_RULES=/app/rules
 USER monitor
 VOLUME ["/data"]
+EXPOSE 8080
 STOPSIGNAL SIGTERM
-CMD ["monitor", "run"]
+# slim has no curl: the image's own Python asks /healthz (exit 1 on any error)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+CMD ["monitor", "run", "--http", ":8080"]

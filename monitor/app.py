@@ -45,7 +45,9 @@ def load_rule_set(config: Config) -> RuleSet:
 def make_sender(config: Config, echo: Callable[[str], None]) -> Sender:
     settings = load_monitor_file(config.config_path, required=config.config_required)
     templates = str(config.templates_dir) if config.templates_dir else None
-    return Sender(Channels(config.channels), echo, settings, templates=templates)
+    return Sender(
+        Channels(config.channels), echo, settings, templates=templates, base_url=config.web.base_url
+    )
 
 
 def digest_channels(config: Config, sender: Sender) -> list[str]:

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError, Problem
+from monitor.web.settings import WebSettings
 from monitor.yamlsrc import YamlSource, read_yaml, validation_problems
 
 DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
@@ -161,6 +162,36 @@ SETTINGS: tuple[Setting, ...] = (
         "Article text older than this is dropped daily; articles' rows, hits, evidence "
         "and deliveries stay.",
     ),
+    Setting(
+        "MONITOR_HTTP",
+        "",
+        "`[host]:port` for the dashboard, API, /healthz, /readyz and /metrics inside "
+        "`monitor run` (same as `--http`); empty: no web server. `monitor serve` runs "
+        "it alone.",
+    ),
+    Setting(
+        "MONITOR_BASE_URL",
+        "",
+        "Public URL of the dashboard (`https://monitor.example.org`); alerts link to the "
+        "article page there.",
+    ),
+    Setting(
+        "MONITOR_WEB_TOKEN",
+        "",
+        "Token accepted as `Authorization: Bearer <token>` and on the sign-in page. With "
+        "neither it nor MONITOR_WEB_USERS set, the web server binds to 127.0.0.1 only.",
+    ),
+    Setting(
+        "MONITOR_WEB_USERS",
+        "",
+        "Comma-separated `name:hash` sign-ins; make a hash with `monitor web hash-password`.",
+    ),
+    Setting(
+        "MONITOR_WEB_SECRET",
+        "derived from the credentials",
+        "Key that signs session cookies and CSRF tokens; set the same on every replica "
+        "behind one address.",
+    ),
     Setting("MONITOR_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Setting(
         "MONITOR_LOG_FORMAT",
@@ -207,6 +238,8 @@ class Config:
     lease: float = DEFAULT_LEASE
     log_level: str = "INFO"
     log_format: str = "text"
+    http: str | None = None
+    web: WebSettings = field(default_factory=WebSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -251,6 +284,8 @@ class Config:
             lease=_duration(env, "MONITOR_LEASE", DEFAULT_LEASE),
             log_level=level,
             log_format=log_format,
+            http=get("MONITOR_HTTP", "") or None,
+            web=WebSettings.from_env(env),
         )
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import metrics
 from monitor.config import Config
 from monitor.entities import Article, Document, FeedEntry, FeedRef, Hit
 from monitor.errors import ExtractError, FetchError, StageError
@@ -90,11 +91,21 @@ async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
         report = _failed(svc, feed, exc)
     report = replace(report, seconds=round(time.monotonic() - started, 3))
     _log_poll(feed, report)
+    _count(report)
     return report
+
+
+def _count(report: PollReport) -> None:
+    quiet = {"not modified": "not_modified", "unchanged": "unchanged"}
+    outcome = "error" if report.error else quiet.get(report.note or "", "ok")
+    metrics.POLLS.labels(outcome=outcome).inc()
+    metrics.ITEMS.inc(report.items)
+    metrics.NEW_ARTICLES.inc(report.new)
 
 
 async def _poll(svc: Services, feed: FeedRef) -> PollReport:
     settings = svc.config.fetch
+    started = time.monotonic()
     result = await fetch(
         svc.feed_client,
         feed.address,
@@ -104,6 +115,7 @@ async def _poll(svc: Services, feed: FeedRef) -> PollReport:
         last_modified=feed.last_modified,
         limiter=svc.limiter,
     )
+    metrics.FETCH_SECONDS.observe(time.monotonic() - started)
     moved = _moved(feed, result)
     if result.not_modified:
         _finish(svc, feed, result, None, moved)
@@ -230,6 +242,7 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
                 text, source = extracted.text, "page"
                 title = title or extracted.title
     if note:
+        metrics.EXTRACTION_FAILURES.inc()
         log.info("article %s: using feed text (%s)", url, note)
     document = Document(
         title=title, text=text, language=feed.language, url=url, feed=feed.name, tags=feed.tags
@@ -259,6 +272,8 @@ def _store(svc: Services, articles: Sequence[Article]) -> tuple[int, int]:
             if stored is not None:
                 new += 1
                 hits += len(found)
+                for hit in found:
+                    metrics.HITS.labels(rule=hit.rule_id).inc()
     return new, hits
 
 

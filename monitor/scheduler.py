@@ -53,6 +53,7 @@ class Service:
         self.watcher = watcher
         self.digest_channels = digest_channels or []
         self.stopping = asyncio.Event()
+        self.running = False  # the scheduler is up: /readyz asks
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: set[int] = set()
         self._slots = asyncio.Semaphore(svc.config.fetch.concurrency)
@@ -172,10 +173,12 @@ class Service:
         scheduler = AsyncIOScheduler(timezone=UTC)
         count = self._schedule(scheduler)
         scheduler.start()
+        self.running = True
         log.info("service started: %d feeds scheduled", count)
         await self.stopping.wait()
         log.info("stopping: no new polls; %d tasks in flight", len(self._tasks))
         scheduler.shutdown(wait=False)
+        self.running = False
         await self._drain()
         log.info("stopped")
 

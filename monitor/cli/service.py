@@ -17,10 +17,11 @@ from monitor.entities import Document
 from monitor.errors import ConfigError, MonitorError
 from monitor.extract import extract_page
 from monitor.logs import setup_logging
-from monitor.pipeline import CycleReport, run_cycle
+from monitor.pipeline import CycleReport, Services, run_cycle
 from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import single_process
+from monitor.web.server import listen_address
 
 EXIT_UNDELIVERED = 3
 
@@ -29,36 +30,95 @@ EXIT_UNDELIVERED = 3
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Poll every feed once, deliver alerts, exit.")
+@click.option(
+    "--http",
+    metavar="[HOST]:PORT",
+    help="Also serve the dashboard, API, /healthz, /readyz and /metrics (MONITOR_HTTP).",
+)
 @click.pass_context
-def run(ctx: click.Context, once: bool) -> None:
+def run(ctx: click.Context, once: bool, http: str | None) -> None:
     """Run the service (until SIGINT/SIGTERM), or one cycle with --once."""
     config = _config(ctx)
     setup_logging(config.log_level, config.log_format)
+    listen = http or config.http
     try:
+        address = listen_address(listen, config) if listen and not once else None
         with single_process(config.database_url):
-            code = asyncio.run(_run(config, once))
+            code = asyncio.run(_run(config, once, address))
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
     ctx.exit(code)
 
 
-async def _run(config: Config, once: bool) -> int:
-    from monitor.rules.reload import RuleWatcher
-    from monitor.scheduler import Service
-
+async def _run(config: Config, once: bool, address: tuple[str, int] | None) -> int:
     async with open_services(config, click.echo) as (svc, notes):
         _show_notes(notes)
         if not once:
-            from monitor.app import digest_channels
-
-            watcher = RuleWatcher(config.rules_dir, notes.rules)
-            await Service(svc, watcher, digest_channels(config, svc.sender)).run()
+            await _service(config, svc, notes, address)
             return 0
         with svc.sessions() as session:
             feeds = repo.active_feeds(session)
         started = time.monotonic()
         report = await run_cycle(svc, feeds)
     return _summarize(report, time.monotonic() - started)
+
+
+async def _service(
+    config: Config, svc: Services, notes: StartupNotes, address: tuple[str, int] | None
+) -> None:
+    from monitor.app import digest_channels
+    from monitor.rules.reload import RuleWatcher
+    from monitor.scheduler import Service
+
+    watcher = RuleWatcher(config.rules_dir, notes.rules)
+    service = Service(svc, watcher, digest_channels(config, svc.sender))
+    if address is None:
+        await service.run()
+        return
+    from monitor.web.app import create_app
+    from monitor.web.server import serve_until, service_runtime
+
+    app = create_app(service_runtime(svc, service))
+    web = asyncio.ensure_future(serve_until(app, *address, service.stopping))
+    click.echo(f"web app on http://{address[0]}:{address[1]}/", err=True)
+    await service.run()
+    await web
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Run the web app alone (dashboard, API, health, metrics), without polling."""
+    from monitor.web.app import create_app
+    from monitor.web.server import serve_alone, standalone_runtime
+
+    config = _config(ctx)
+    setup_logging(config.log_level, config.log_format)
+
+    async def main() -> None:
+        async with standalone_runtime(config) as runtime:
+            await serve_alone(create_app(runtime), *listen_address(f"{host}:{port}", config))
+
+    try:
+        asyncio.run(main())
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+
+
+@cli.group()
+def web() -> None:
+    """Web app helpers."""
+
+
+@web.command("hash-password")
+@click.password_option()
+def hash_password_command(password: str) -> None:
+    """Print a hash for MONITOR_WEB_USERS (`name:<hash>`)."""
+    from monitor.web.settings import hash_password
+
+    click.echo(hash_password(password))
 
 
 def _show_notes(notes: StartupNotes) -> None:

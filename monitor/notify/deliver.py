@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import apprise
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import metrics
 from monitor.entities import Alert, Severity
 from monitor.errors import DeliveryError
 from monitor.notify.channels import STDOUT, Channels
@@ -240,6 +241,7 @@ async def _send_one(
     with sessions.begin() as session:
         repo.mark_sent(session, alert.delivery_id)
     report.sent += 1
+    metrics.DELIVERIES.labels(channel=alert.channel, outcome="sent").inc()
     return True
 
 
@@ -263,6 +265,7 @@ def _route(
         first = decision.reason == "rate limited" and repo.first_notice(
             session, alert.channel, "rate_limited", now.replace(minute=0, second=0, microsecond=0)
         )
+    metrics.DELIVERIES.labels(channel=alert.channel, outcome=status[decision.action]).inc()
     if decision.action == "hold":
         report.held += 1
     elif decision.action == "digest":
@@ -285,6 +288,8 @@ def _record_failure(
         attempts = repo.delivery_attempts(session, alert.delivery_id) + 1
         when = retry_at(attempts, now)
         repo.mark_attempt_failed(session, alert.delivery_id, error, when)
+    outcome = "failed" if when is None else "retry"
+    metrics.DELIVERIES.labels(channel=alert.channel, outcome=outcome).inc()
     if when is None:
         report.failed += 1
         log.error(

@@ -175,12 +175,30 @@ class Matcher:
                 result.add(pid, where, m.start(), m.end())
 
     def match(self, doc: Document) -> list[Hit]:
+        return [hit for _, hit in self._match(doc, self.scan(doc))]
+
+    def marks(self, doc: Document) -> tuple[list[Hit], dict[str, list[tuple[int, int]]]]:
+        """The hits, and where their terms occur: per field, (start, end) offsets into
+        ``prepare(field text)``, sorted and not overlapping (what a page highlights)."""
         scan = self.scan(doc)
+        found = self._match(doc, scan)
+        spans: dict[str, list[tuple[int, int]]] = {where: [] for where in FIELDS}
+        for index, _ in found:
+            for term in self._positive[index]:
+                for pid in self._term_pids[term]:
+                    for where, places in scan.spans.get(pid, {}).items():
+                        field_scan = scan.fields[where]
+                        spans[where] += [
+                            (field_scan.original(a), field_scan.original(b)) for a, b in places
+                        ]
+        return [hit for _, hit in found], {w: _disjoint(s) for w, s in spans.items()}
+
+    def _match(self, doc: Document, scan: Scan) -> list[tuple[int, Hit]]:
         present = scan.spans.keys()
         rules_by_pid = self._rules_by_pid
         candidates = sorted({i for pid in present for i in rules_by_pid.get(pid, ())})
         view = _View(self._term_pids, scan)
-        hits = []
+        hits: list[tuple[int, Hit]] = []
         for index in candidates:
             if any(group.isdisjoint(present) for group in self._required[index]):
                 continue
@@ -191,7 +209,8 @@ class Matcher:
             score = sum(t.weight for t in matched)
             if rule.threshold is not None and score < rule.threshold:
                 continue
-            hits.append(_hit(rule, score, [view.evidence(t) for t in matched[:MAX_EVIDENCE]]))
+            evidence = [view.evidence(t) for t in matched[:MAX_EVIDENCE]]
+            hits.append((index, _hit(rule, score, evidence)))
         return hits
 
 
@@ -261,6 +280,16 @@ class _View:
                     term.text, where, snippet(text, scan.original(start), scan.original(end))
                 )
         return Evidence(term.text, "text", "")
+
+
+def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _window_covers(marks: list[tuple[int, int]], labels: int, within: int) -> bool:

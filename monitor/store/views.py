@@ -1,0 +1,200 @@
+"""What the dashboard and the API read: hits filtered and paged, one article with its hits,
+deliveries and story, and per-rule counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from monitor.entities import Evidence, Severity
+from monitor.store.articles import _evidence
+from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class HitFilter:
+    rule: str | None = None
+    severity: Severity | None = None  # at least
+    feed: str | None = None
+    language: str | None = None
+    since: datetime | None = None
+    article_ids: tuple[int, ...] | None = None  # from a full-text search
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class HitRowView:
+    hit_id: int
+    article_id: int
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    headline: str
+    url: str
+    feed: str
+    language: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryLine:
+    id: int
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    score: float
+    evidence: tuple[Evidence, ...]
+    deliveries: tuple[DeliveryLine, ...]
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    id: int
+    title: str
+    text: str | None
+    url: str
+    feed: str
+    language: str | None
+    published_at: datetime | None
+    fetched_at: datetime
+    text_source: str
+    text_note: str | None
+    hits: tuple[ArticleHit, ...]
+    story: tuple[tuple[int, str, str], ...]  # other articles of the story: (id, title, feed)
+
+
+def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool]:
+    """One page of hits, newest first, and whether an older page exists."""
+    query = (
+        select(HitRow, ArticleRow, FeedRow.name)
+        .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .order_by(HitRow.created_at.desc(), HitRow.id.desc())
+        .offset((max(1, where.page) - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+    )
+    if where.rule:
+        query = query.where(HitRow.rule_id == where.rule)
+    if where.severity is not None:
+        query = query.where(HitRow.severity >= int(where.severity))
+    if where.feed:
+        query = query.where(FeedRow.name == where.feed)
+    if where.language:
+        query = query.where(ArticleRow.language == where.language)
+    if where.since:
+        query = query.where(HitRow.created_at >= where.since)
+    if where.article_ids is not None:
+        query = query.where(ArticleRow.id.in_(where.article_ids))
+    rows = session.execute(query).all()
+    views = [
+        HitRowView(
+            h.id,
+            a.id,
+            h.rule_id,
+            h.rule_name,
+            Severity(h.severity),
+            a.title,
+            a.url,
+            feed,
+            a.language,
+            h.created_at,
+        )
+        for h, a, feed in rows[:PAGE_SIZE]
+    ]
+    return views, len(rows) > PAGE_SIZE
+
+
+def article_view(session: Session, article_id: int) -> ArticleView | None:
+    found = session.execute(
+        select(ArticleRow, FeedRow.name)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .where(ArticleRow.id == article_id)
+    ).first()
+    if found is None:
+        return None
+    a, feed = found
+    hits = list(session.scalars(select(HitRow).where(HitRow.article_id == a.id)))
+    lines: dict[int, list[DeliveryLine]] = {}
+    ids = [h.id for h in hits]
+    for d in session.scalars(select(DeliveryRow).where(DeliveryRow.hit_id.in_(ids))):
+        lines.setdefault(d.hit_id, []).append(
+            DeliveryLine(d.id, d.channel, d.status, d.attempts, d.last_error)
+        )
+    story = session.execute(
+        select(ArticleRow.id, ArticleRow.title, FeedRow.name)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .where(ArticleRow.story_id == (a.story_id or a.id), ArticleRow.id != a.id)
+        .order_by(ArticleRow.fetched_at)
+    ).all()
+    return ArticleView(
+        a.id,
+        a.title,
+        a.text,
+        a.url,
+        feed,
+        a.language,
+        a.published_at,
+        a.fetched_at,
+        a.text_source,
+        a.text_note,
+        tuple(
+            ArticleHit(
+                h.rule_id,
+                h.rule_name,
+                Severity(h.severity),
+                h.score,
+                _evidence(h.evidence),
+                tuple(sorted(lines.get(h.id, []), key=lambda d: d.channel)),
+            )
+            for h in sorted(hits, key=lambda h: -h.severity)
+        ),
+        tuple((i, t, f) for i, t, f in story),
+    )
+
+
+@dataclass(frozen=True)
+class RuleCounts:
+    day: int = 0
+    week: int = 0
+    last: datetime | None = None
+
+
+def rule_counts(session: Session, now: datetime) -> dict[str, RuleCounts]:
+    day, week = now - timedelta(days=1), now - timedelta(days=7)
+    rows = session.execute(
+        select(
+            HitRow.rule_id,
+            func.count().filter(HitRow.created_at >= day),
+            func.count().filter(HitRow.created_at >= week),
+            func.max(HitRow.created_at),
+        ).group_by(HitRow.rule_id)
+    ).all()
+    return {rule: RuleCounts(d, w, last) for rule, d, w, last in rows}
+
+
+def filter_choices(session: Session) -> tuple[list[str], list[str], list[str]]:
+    """Rule ids, feed names and languages that hits exist for: the filter menus."""
+    rules = list(session.scalars(select(HitRow.rule_id).distinct().order_by(HitRow.rule_id)))
+    feeds = list(session.scalars(select(FeedRow.name).where(FeedRow.active).order_by(FeedRow.name)))
+    languages = list(
+        session.scalars(
+            select(ArticleRow.language)
+            .where(ArticleRow.language.is_not(None))
+            .distinct()
+            .order_by(ArticleRow.language)
+        )
+    )
+    return rules, feeds, [lang for lang in languages if lang]

@@ -1,0 +1,87 @@
+"""The FastAPI app: dashboard pages, /api/ (with its OpenAPI description at
+/api/openapi.json), /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from monitor.metrics import REGISTRY, DatabaseGauges
+from monitor.web import api, pages
+from monitor.web.auth import Auth, NotSignedIn, signed_in_user
+from monitor.web.runtime import Runtime
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="monitor",
+        summary="News monitoring with alerts: hits, articles, feeds, rules, playground.",
+        openapi_url=None,  # served below, behind sign-in like everything but /healthz
+        docs_url=None,
+        redoc_url=None,
+    )
+    auth = Auth(runtime.config.web)
+    templates = Jinja2Templates(directory=TEMPLATES)  # autoescape on for .html
+    templates.env.globals["open"] = runtime.config.web.open
+    app.state.runtime, app.state.auth, app.state.templates = runtime, auth, templates
+    _gauges(runtime)
+
+    @app.exception_handler(NotSignedIn)
+    async def _signed_out(request: Request, exc: NotSignedIn) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path in {"/readyz", "/metrics"}:
+            return JSONResponse({"detail": str(exc)}, 401, {"WWW-Authenticate": "Bearer"})
+        return RedirectResponse(f"/login?next={request.url.path}", 303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/readyz", include_in_schema=False, dependencies=[Depends(signed_in_user)])
+    def readyz() -> Response:
+        problems = readiness(runtime)
+        body = "\n".join(problems) or "ready"
+        return PlainTextResponse(body, 503 if problems else 200)
+
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(signed_in_user)])
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(signed_in_user)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def readiness(runtime: Runtime) -> list[str]:
+    problems = []
+    try:
+        with runtime.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not ready", said in the body
+        problems.append(f"database unreachable: {type(exc).__name__}")
+    if not runtime.scheduler_running():
+        problems.append("scheduler not running")
+    try:
+        if not runtime.matcher().rules:
+            problems.append("no rules loaded")
+    except Exception as exc:
+        problems.append(f"rules not loaded: {exc}")
+    return problems
+
+
+def _gauges(runtime: Runtime) -> None:
+    # One database collector per process: a second app (tests) replaces the first.
+    for collector in list(REGISTRY._collector_to_names):
+        if isinstance(collector, DatabaseGauges):
+            REGISTRY.unregister(collector)
+    REGISTRY.register(DatabaseGauges(runtime.sessions))

@@ -1,0 +1,242 @@
+"""Server-rendered pages. Every piece of feed or page text goes through Jinja2's
+autoescaping; links from feeds get rel=noopener noreferrer nofollow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from monitor.entities import Document, Severity
+from monitor.errors import ConfigError
+from monitor.rules import load_rules
+from monitor.store import repository as repo
+from monitor.store import views
+from monitor.web.auth import COOKIE, Auth, signed_in_user
+from monitor.web.highlight import parts
+from monitor.web.playground import try_rules
+from monitor.web.search import search
+from monitor.web.settings import SESSION_MAX_AGE
+
+router = APIRouter(include_in_schema=False)
+PERIODS = [("1d", "last 24 h"), ("7d", "last 7 days"), ("30d", "last 30 days"), ("all", "all time")]
+SINCE = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+User = Annotated[str, Depends(signed_in_user)]
+
+
+def _templates(request: Request) -> Jinja2Templates:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+def render(request: Request, name: str, user: str, **context: Any) -> HTMLResponse:
+    auth: Auth = request.app.state.auth
+    context |= {"user": user, "csrf": auth.csrf_token(user), "active": request.url.path}
+    return _templates(request).TemplateResponse(request, name, context)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return _templates(request).TemplateResponse(
+        request, "login.html", {"next": next, "user": None, "error": None, "active": ""}
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    password: Annotated[str, Form()],
+    user: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    auth: Auth = request.app.state.auth
+    name = auth.check_password(user.strip(), password)
+    if name is None:
+        context = {"next": next, "user": None, "error": "Wrong user or password.", "active": ""}
+        return _templates(request).TemplateResponse(request, "login.html", context, 401)
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, 303)
+    response.set_cookie(
+        COOKIE,
+        auth.session_cookie(name),
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", 303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def hit_filter(
+    rule: str = "",
+    severity: str = "",
+    feed: str = "",
+    language: str = "",
+    since: str = "7d",
+    page: int = 1,
+) -> views.HitFilter:
+    level = Severity[severity] if severity in Severity.__members__ else None
+    start = datetime.now(UTC) - SINCE[since] if since in SINCE else None
+    return views.HitFilter(rule or None, level, feed or None, language or None, start, None, page)
+
+
+@router.get("/", response_class=HTMLResponse)
+def hits_page(
+    request: Request,
+    user: User,
+    f: Annotated[views.HitFilter, Depends(hit_filter)],
+    q: str = "",
+    since: str = "7d",
+) -> HTMLResponse:
+    sessions = request.app.state.runtime.sessions
+    problem = None
+    with sessions() as session:
+        if q.strip():
+            try:
+                f = views.HitFilter(**{**f.__dict__, "article_ids": search(session, q, f.since)})
+            except ConfigError as exc:
+                problem = str(exc)
+        hits, more = views.hit_page(session, f)
+        rules, feeds, languages = views.filter_choices(session)
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+
+    def page_link(n: int) -> str:
+        return "/?" + urlencode(params | {"page": str(n)})
+
+    return render(
+        request,
+        "hits.html",
+        user,
+        hits=hits,
+        more=more,
+        page=f.page,
+        f=f,
+        q=q,
+        since=since,
+        rules=rules,
+        feeds=feeds,
+        languages=languages,
+        periods=PERIODS,
+        severities=[s.name for s in Severity],
+        page_link=page_link,
+        search_problem=problem,
+    )
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article_page(request: Request, user: User, article_id: int) -> HTMLResponse:
+    runtime = request.app.state.runtime
+    with runtime.sessions() as session:
+        article = views.article_view(session, article_id)
+    if article is None:
+        raise HTTPException(404, f"no article {article_id}")
+    doc = Document(article.title, article.text or "", article.language, feed=article.feed)
+    _, marks = runtime.matcher().marks(doc)
+    return render(
+        request,
+        "article.html",
+        user,
+        a=article,
+        title_parts=parts(article.title, marks["title"]),
+        text_parts=parts(article.text, marks["text"]) if article.text else [],
+    )
+
+
+@router.get("/feeds", response_class=HTMLResponse)
+def feeds_page(request: Request, user: User) -> HTMLResponse:
+    with request.app.state.runtime.sessions() as session:
+        feeds = repo.feed_statuses(session)
+    return render(request, "feeds.html", user, feeds=feeds, state=feed_state, when=when)
+
+
+def feed_state(f: repo.FeedStatus) -> str:
+    if not f.active:
+        return "removed from feeds.yaml"
+    if f.disabled_reason:
+        return f"disabled: {f.disabled_reason}"
+    if f.down_since:
+        return f"failing since {when(f.down_since)}"
+    return "ok" if f.last_checked_at else "not polled yet"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+@router.get("/rules", response_class=HTMLResponse)
+def rules_page(request: Request, user: User) -> HTMLResponse:
+    runtime = request.app.state.runtime
+    loaded = load_rules(runtime.config.rules_dir)  # the files as they are now
+    with runtime.sessions() as session:
+        counts = views.rule_counts(session, datetime.now(UTC))
+    return render(
+        request,
+        "rules.html",
+        user,
+        rules=loaded.rules,
+        problems=[str(p) for p in loaded.problems],
+        counts=counts,
+        when=when,
+    )
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, user: User, all: str = "", message: str = "") -> HTMLResponse:
+    with request.app.state.runtime.sessions() as session:
+        deliveries = repo.list_deliveries(session, failed_only=not all)
+    return render(request, "alerts.html", user, deliveries=deliveries, all=all, message=message)
+
+
+@router.post("/alerts/retry")
+def retry(
+    request: Request,
+    user: User,
+    csrf: Annotated[str, Form()] = "",
+    id: Annotated[int | None, Form()] = None,
+) -> Response:
+    request.app.state.auth.check_csrf(request, user, csrf)
+    with request.app.state.runtime.sessions.begin() as session:
+        count = repo.retry_deliveries(session, id)
+    return RedirectResponse("/alerts?" + urlencode({"message": f"{count} queued again"}), 303)
+
+
+@router.get("/playground", response_class=HTMLResponse)
+def playground_form(request: Request, user: User) -> HTMLResponse:
+    form = {"title": "", "text": "", "url": "", "rule": ""}
+    return render(request, "playground.html", user, form=form, trial=None)
+
+
+@router.post("/playground", response_class=HTMLResponse)
+async def playground(
+    request: Request,
+    user: User,
+    csrf: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    url: Annotated[str, Form()] = "",
+    rule: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    request.app.state.auth.check_csrf(request, user, csrf)
+    trial = await try_rules(request.app.state.runtime, text, url, title, rule)
+    return render(
+        request,
+        "playground.html",
+        user,
+        trial=trial,
+        form={"title": title, "text": text, "url": url, "rule": rule},
+        title_parts=parts(trial.title, trial.marks.get("title", [])),
+        text_parts=parts(trial.text, trial.marks.get("text", [])),
+    )

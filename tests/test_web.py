@@ -1,0 +1,235 @@
+"""The web app through its ASGI interface against real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, update
+
+from monitor.config import Config, FeedConfig
+from monitor.entities import Article, Document
+from monitor.extractor import ExtractorPool
+from monitor.feeds.fetch import make_client
+from monitor.feeds.guard import LinkGuard
+from monitor.feeds.hosts import HostLimiter
+from monitor.notify.stories import signature
+from monitor.pipeline import Services
+from monitor.rules import compile_rules, load_rules
+from monitor.store import repository as repo
+from monitor.store.db import session_factory
+from monitor.store.models import DeliveryRow
+from monitor.web import api, pages
+from monitor.web.app import create_app
+from monitor.web.runtime import Runtime
+from monitor.web.server import _fetch_page
+from monitor.web.settings import WebSettings, hash_password
+from tests.conftest import REPO
+
+TOKEN = "s3cret-token"
+HEADLINE = "Troops <script>alert(1)</script> moved to the Belarus border"
+TEXT = "Russian troops and armour moved towards the Belarus border near Brest on Monday."
+
+
+def seed(engine: Engine) -> int:
+    sessions = session_factory(engine)
+    matcher = compile_rules(load_rules(REPO / "rules").rules)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://wire.example/rss", name="Wire")])
+        doc = Document(HEADLINE, TEXT, "en", feed="Wire")
+        article = Article(
+            feed.id,
+            "g1",
+            "https://wire.example/a/1",
+            "https://wire.example/a/1",
+            doc,
+            "page",
+            None,
+            datetime(2026, 11, 21, tzinfo=UTC),
+            signature(HEADLINE, TEXT),
+        )
+        found = matcher.match(doc)
+        assert found
+        article_id = repo.store_article(s, article, found, lambda h: ["default"])
+    assert article_id is not None
+    return article_id
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    users = {"ana": hash_password("correct horse")}
+    config = Config(rules_dir=REPO / "rules", web=WebSettings(None, TOKEN, users, b"k" * 32))
+    sessions = session_factory(engine)
+    matcher = compile_rules(load_rules(REPO / "rules").rules)
+    page_client = make_client("test", 2, guarded=True)
+    pool = ExtractorPool(1, 10, 1024).start()
+    svc = Services(
+        config=config,
+        sessions=sessions,
+        feed_client=page_client,
+        page_client=page_client,
+        limiter=HostLimiter(2, 0),
+        guard=LinkGuard(()),
+        matcher=matcher,
+        sender=None,  # type: ignore[arg-type]
+        extract=pool.extract,
+    )
+    runtime = Runtime(config, sessions, lambda: matcher, lambda url: _fetch_page(svc, url))
+    try:
+        yield TestClient(create_app(runtime))
+    finally:
+        pool.close()
+
+
+def signed_in(client: TestClient) -> TestClient:
+    response = client.post("/login", data={"password": TOKEN}, follow_redirects=False)
+    assert response.status_code == 303
+    return client
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def test_every_route_but_healthz_refuses_without_credentials(client: TestClient) -> None:
+    seed_id = 1
+    assert client.get("/healthz").text == "ok"
+    app_routes = [r for r in client.app.routes if hasattr(r, "path")]  # type: ignore[attr-defined]
+    routes = [*app_routes, *pages.router.routes, *api.router.routes]
+    assert len(routes) > 15
+    for route in routes:
+        path = route.path.replace("{article_id}", str(seed_id))
+        if path in {"/healthz", "/login"}:
+            continue
+        for method in route.methods - {"HEAD"}:
+            response = client.request(method, path, follow_redirects=False)
+            assert response.status_code in {401, 303}, (method, path, response.status_code)
+            if response.status_code == 303:
+                assert response.headers["location"].startswith("/login")
+    wrong = client.get("/api/hits", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    bad_cookie = client.get("/", cookies={"monitor_session": "forged"}, follow_redirects=False)
+    assert bad_cookie.status_code == 303
+
+
+def test_sign_in_hits_article_with_highlights_and_escaped_headline(
+    client: TestClient, engine: Engine
+) -> None:
+    article_id = seed(engine)
+    assert client.post("/login", data={"password": "wrong"}).status_code == 401
+    named = client.post(
+        "/login", data={"user": "ana", "password": "correct horse"}, follow_redirects=False
+    )
+    assert named.status_code == 303
+    hits = client.get("/")
+    assert hits.status_code == 200 and "ana" in hits.text
+    assert "<script>alert(1)</script>" not in hits.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hits.text
+    assert f'href="/articles/{article_id}"' in hits.text
+    page = client.get(f"/articles/{article_id}").text
+    assert re.search(r"<mark>[^<]*troops[^<]*</mark>", page) and "<mark>Belarus</mark>" in page
+    assert "<script>alert" not in page
+    assert "Belarus border activity" in page and "default: <span" in page
+    for path in ("/feeds", "/rules", "/alerts", "/playground"):
+        assert client.get(path).status_code == 200, path
+    assert "Wire" in client.get("/feeds").text
+    assert "troop-movements" in client.get("/rules").text
+
+
+def test_hit_filters_and_search_use_the_rule_query_syntax(
+    client: TestClient, engine: Engine
+) -> None:
+    seed(engine)
+    signed_in(client)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    every = client.get("/api/hits", headers=auth).json()["hits"]
+    assert {h["rule_id"] for h in every} >= {"belarus-border-activity"}
+    only = client.get("/api/hits?rule=belarus-border-activity", headers=auth).json()["hits"]
+    assert [h["rule_id"] for h in only] == ["belarus-border-activity"]
+    assert client.get("/api/hits?language=uk", headers=auth).json()["hits"] == []
+    assert client.get("/api/hits?severity=critical", headers=auth).json()["hits"] == []
+    found = client.get("/api/hits", params={"q": "troops NEAR/3 armour"}, headers=auth).json()
+    assert found["hits"]
+    none = client.get("/api/hits", params={"q": "troops AND NOT brest"}, headers=auth).json()
+    assert none["hits"] == []
+    broken = client.get("/api/hits", params={"q": "troops AND ("}, headers=auth)
+    assert broken.status_code == 400 and "search" in broken.json()["detail"]
+    assert "troops AND (" in client.get("/", params={"q": "troops AND ("}).text
+
+
+def test_retry_needs_the_csrf_token(client: TestClient, engine: Engine) -> None:
+    seed(engine)
+    with session_factory(engine).begin() as s:
+        s.execute(update(DeliveryRow).values(status="failed", last_error="HTTP 500"))
+    signed_in(client)
+    page = client.get("/alerts").text
+    assert "HTTP 500" in page
+    assert client.post("/alerts/retry", data={}).status_code == 403
+    assert client.post("/alerts/retry", data={"csrf": "0" * 64}).status_code == 403
+    done = client.post("/alerts/retry", data={"csrf": csrf(page)})
+    assert done.status_code == 200 and "queued again" in done.text
+    with session_factory(engine)() as s:
+        assert set(s.scalars(select(DeliveryRow.status))) == {"pending"}
+
+
+def test_api_article_feeds_rules_and_openapi(client: TestClient, engine: Engine) -> None:
+    article_id = seed(engine)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    article = client.get(f"/api/articles/{article_id}", headers=auth).json()
+    assert article["title"] == HEADLINE
+    assert article["hits"][0]["deliveries"][0]["channel"] == "default"
+    assert client.get("/api/articles/999999", headers=auth).status_code == 404
+    assert client.get("/api/feeds", headers=auth).json()[0]["name"] == "Wire"
+    rules = client.get("/api/rules", headers=auth).json()
+    assert {"troop-movements", "belarus-border-activity"} <= {r["id"] for r in rules["rules"]}
+    spec = client.get("/api/openapi.json", headers=auth).json()
+    assert {
+        "/api/hits",
+        "/api/articles/{article_id}",
+        "/api/feeds",
+        "/api/rules",
+        "/api/playground",
+    } <= set(spec["paths"])
+
+
+def test_playground_with_live_rules_a_pasted_rule_and_its_errors(client: TestClient) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    live = client.post("/api/playground", json={"title": "Troops", "text": TEXT}, headers=auth)
+    assert "belarus-border-activity" in {h["rule_id"] for h in live.json()["hits"]}
+    rule = "name: Armour\nseverity: high\nquery: 'armour AND brest'\n"
+    mine = client.post("/api/playground", json={"text": TEXT, "rule": rule}, headers=auth).json()
+    assert [h["rule_id"] for h in mine["hits"]] == ["playground"]
+    assert mine["marks"]["text"]
+    broken = "name: Armour\nseverity: high\nquery: 'armour AND'\n"
+    bad = client.post("/api/playground", json={"text": TEXT, "rule": broken}, headers=auth).json()
+    assert bad["problem"].startswith("playground.yaml:3") and not bad["hits"]
+    signed_in(client)
+    form = client.get("/playground").text
+    shown = client.post(
+        "/playground", data={"csrf": csrf(form), "text": TEXT, "title": "<b>x</b>"}
+    ).text
+    assert "rules fired" in shown and re.search(r"<mark>[^<]*troops[^<]*</mark>", shown)
+    assert "<b>x</b>" not in shown and "&lt;b&gt;x&lt;/b&gt;" in shown
+
+
+def test_playground_url_cannot_reach_private_addresses(client: TestClient) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for url in ("http://127.0.0.1:5432/", "http://169.254.169.254/latest/meta-data/"):
+        out = client.post("/api/playground", json={"url": url}, headers=auth).json()
+        assert out["problem"] and "blocked" in out["problem"], out
+
+
+def test_readyz_and_metrics(client: TestClient, engine: Engine) -> None:
+    seed(engine)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.get("/readyz", headers=auth).text == "ready"
+    metrics = client.get("/metrics", headers=auth).text
+    assert "monitor_outbox_depth" in metrics and "monitor_feeds_down 0.0" in metrics
+    depth = re.search(r"^monitor_outbox_depth (\S+)$", metrics, re.M)
+    assert depth and float(depth.group(1)) >= 1
+    assert "monitor_oldest_undelivered_seconds" in metrics
