@@ -63,9 +63,15 @@ def _feed_ref(row: FeedRow) -> FeedRef:
     )
 
 
+SYNC_LOCK = 727_002  # PostgreSQL advisory lock serialising feeds.yaml syncs at start-up
+
+
 def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> list[FeedRef]:
     """Make the feeds table agree with feeds.yaml (by name); feeds dropped from the file are
-    deactivated, not deleted, so their articles and hits stay."""
+    deactivated, not deleted, so their articles and hits stay. Replicas starting together
+    take turns (PostgreSQL advisory lock): otherwise both insert the same new feeds."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({SYNC_LOCK})"))
     rows = {row.name: row for row in session.scalars(select(FeedRow))}
     wanted = {feed.name for feed in feeds}
     for feed in feeds:
