@@ -21,7 +21,6 @@ from monitor.pipeline import CycleReport, Services, run_cycle
 from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import single_process
-from monitor.web.server import listen_address
 
 EXIT_UNDELIVERED = 3
 
@@ -42,6 +41,8 @@ def run(ctx: click.Context, once: bool, http: str | None) -> None:
     setup_logging(config.log_level, config.log_format)
     listen = http or config.http
     try:
+        from monitor.web.server import listen_address  # FastAPI only when asked for
+
         address = listen_address(listen, config) if listen and not once else None
         with single_process(config.database_url):
             code = asyncio.run(_run(config, once, address))
@@ -96,6 +97,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     config = _config(ctx)
     setup_logging(config.log_level, config.log_format)
+
+    from monitor.web.server import listen_address
 
     async def main() -> None:
         async with standalone_runtime(config) as runtime:

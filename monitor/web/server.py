@@ -20,6 +20,7 @@ from monitor.feeds.fetch import fetch, make_client
 from monitor.feeds.guard import LinkGuard
 from monitor.feeds.hosts import HostLimiter
 from monitor.pipeline import Services
+from monitor.rules import Matcher
 from monitor.rules.reload import RuleWatcher
 from monitor.store.db import make_engine, session_factory, upgrade
 from monitor.web.runtime import Runtime
@@ -104,7 +105,7 @@ async def standalone_runtime(config: Config) -> AsyncIterator[Runtime]:
     watcher = RuleWatcher(config.rules_dir, rules)
     state = {"matcher": compile_rules(rules.rules)}
 
-    def matcher():  # type: ignore[no-untyped-def]
+    def matcher() -> Matcher:
         fresh = watcher.poll()
         if fresh is not None:
             state["matcher"] = fresh
