@@ -228,6 +228,25 @@ def iter_articles(session: Session, since: datetime, batch: int = 500) -> Iterat
         if not rows:
             return
         for a, f in rows:
-            doc = Document(a.title, a.text, a.language, a.url, f.name, tuple(f.tags or ()))
-            yield StoredArticle(a.id, a.title, a.url, f.name, a.fetched_at, doc)
+            yield _stored(a, f)
         last_id = rows[-1][0].id
+
+
+def articles_by_id(
+    session: Session, ids: Sequence[int], batch: int = 500
+) -> Iterator[StoredArticle]:
+    """The stored articles with these ids, in the order given, read in batches."""
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        rows = session.execute(
+            select(ArticleRow, FeedRow)
+            .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+            .where(ArticleRow.id.in_(chunk))
+        ).all()
+        found = {a.id: _stored(a, f) for a, f in rows}
+        yield from (found[i] for i in chunk if i in found)
+
+
+def _stored(a: ArticleRow, f: FeedRow) -> StoredArticle:
+    doc = Document(a.title, a.text, a.language, a.url, f.name, tuple(f.tags or ()))
+    return StoredArticle(a.id, a.title, a.url, f.name, a.fetched_at, doc)
