@@ -63,7 +63,9 @@ def seed(url: str) -> None:
     matcher = compile_rules(load_rules(REPO / "rules").rules)
     now = datetime.now(UTC)
     with session_factory(engine).begin() as s:
-        feeds = repo.sync_feeds(s, [FeedConfig(url=f"https://feeds.example/{n}", name=n) for n in FEEDS])
+        feeds = repo.sync_feeds(
+            s, [FeedConfig(url=f"https://feeds.example/{n}", name=n) for n in FEEDS]
+        )
         for n, item in enumerate(items[:40]):
             feed = feeds[n % len(feeds)]
             doc = Document(item["title"], item["text"], item["lang"], feed=feed.name)
