@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import queue
 import resource
+import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -56,16 +58,29 @@ class _Worker:
 
 
 class ExtractorPool:
+    """Worker processes, each fed by a thread of its own from one queue of pages.
+
+    The feeding threads take the next page as soon as their worker is free, without waiting
+    for the event loop: while the loop is busy (storing a feed's articles, matching) the
+    workers go on extracting, so extraction, the bound of a cold cycle, never idles.
+    """
+
     def __init__(self, workers: int, timeout: float, memory_mb: int) -> None:
         self.size = max(1, workers)
         self.timeout = timeout
         self.memory_mb = memory_mb
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._all: list[_Worker] = []
+        self._feeders: list[threading.Thread] = []
+        self._lock = threading.Lock()
 
     def start(self) -> ExtractorPool:
-        for _ in range(self.size):
-            self._idle.put_nowait(self._spawn())
+        for n in range(self.size):
+            worker = self._spawn()
+            feeder = threading.Thread(target=self._feed, args=(worker,), name=f"extract-{n}")
+            feeder.daemon = True
+            feeder.start()
+            self._feeders.append(feeder)
         return self
 
     def _spawn(self) -> _Worker:
@@ -74,26 +89,33 @@ class ExtractorPool:
         process.start()
         theirs.close()
         worker = _Worker(process, ours)
-        self._all.append(worker)
+        with self._lock:
+            self._all.append(worker)
         return worker
 
     async def extract(self, html: bytes, url: str | None) -> ExtractedPage | None:
         """The page's text, None when there is none; ExtractError when it took too long,
         broke its worker or raised."""
-        worker = await self._idle.get()
-        try:
-            status, value = await asyncio.to_thread(self._exchange, worker, html, url)
-        except ExtractError:
-            self._replace(worker)
-            raise
-        except BaseException:
-            self._replace(worker)  # cancelled mid-page: the worker's state is unknown
-            raise
-        self._idle.put_nowait(worker)
-        if status == "error":
-            raise ExtractError(f"extraction_failed: {value}")
-        assert value is None or isinstance(value, ExtractedPage)
-        return value
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ExtractedPage | None] = loop.create_future()
+        self._jobs.put(_Job(html, url, loop, future))
+        return await future  # cancelled: the worker finishes the page and it is dropped
+
+    def _feed(self, worker: _Worker) -> None:
+        while (job := self._jobs.get()) is not None:
+            if job.future.cancelled():
+                continue
+            try:
+                status, value = self._exchange(worker, job.html, job.url)
+            except ExtractError as exc:
+                worker = self._replace(worker)
+                job.settle(exc)
+                continue
+            if status == "error":
+                job.settle(ExtractError(f"extraction_failed: {value}"))
+            else:
+                assert value is None or isinstance(value, ExtractedPage)
+                job.settle(value)
 
     def _exchange(self, worker: _Worker, html: bytes, url: str | None) -> tuple[str, object]:
         try:
@@ -108,19 +130,50 @@ class ExtractorPool:
                 f"memory limit {self.memory_mb} MiB?)"
             ) from None
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()
-        self._all.remove(worker)
-        self._idle.put_nowait(self._spawn())
+        with self._lock:
+            self._all.remove(worker)
+        return self._spawn()
 
     def close(self) -> None:
-        for worker in self._all:
+        for _ in self._feeders:
+            self._jobs.put(None)
+        for feeder in self._feeders:
+            feeder.join(self.timeout + 5)
+        self._feeders.clear()
+        with self._lock:
+            workers, self._all = self._all, []
+        for worker in workers:
             with contextlib.suppress(OSError):
                 worker.conn.send(None)
-        for worker in self._all:
+        for worker in workers:
             worker.process.join(2)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(2)
             worker.conn.close()
-        self._all.clear()
+
+
+@dataclass(frozen=True)
+class _Job:
+    html: bytes
+    url: str | None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[ExtractedPage | None]
+
+    def settle(self, outcome: ExtractedPage | ExtractError | None) -> None:
+        """Hand the outcome to the waiting coroutine, on its loop (from a feeding thread)."""
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+            self.loop.call_soon_threadsafe(_resolve, self.future, outcome)
+
+
+def _resolve(
+    future: asyncio.Future[ExtractedPage | None], outcome: ExtractedPage | ExtractError | None
+) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, ExtractError):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

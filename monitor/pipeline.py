@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import httpx
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
@@ -244,6 +245,8 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
     if note:
         metrics.EXTRACTION_FAILURES.inc()
         log.info("article %s: using feed text (%s)", url, note)
+    # Lenient feed parsing and HTML let NUL through; PostgreSQL refuses it in text.
+    title, text = title.replace("\x00", ""), text.replace("\x00", "")
     document = Document(
         title=title, text=text, language=feed.language, url=url, feed=feed.name, tags=feed.tags
     )
@@ -261,20 +264,40 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
 
 
 def _store(svc: Services, articles: Sequence[Article]) -> tuple[int, int]:
-    new = hits = 0
-    stories = svc.sender.settings.stories
-    for article in articles:
-        found = svc.matcher.match(article.document)
+    """Match and store a poll's new articles in one transaction (one commit per feed, not per
+    article). An article the database refuses as data does not keep the others out: they are
+    then stored one by one and it is logged and skipped. Any other database error fails the
+    poll, whose validators are then not saved, so the next poll sees the items again."""
+    matched = [(article, svc.matcher.match(article.document)) for article in articles]
+    try:
         with svc.sessions.begin() as session:
-            stored = repo.store_article(
-                session, article, found, svc.route, (stories.window, stories.similarity)
-            )
-            if stored is not None:
-                new += 1
-                hits += len(found)
-                for hit in found:
-                    metrics.HITS.labels(rule=hit.rule_id).inc()
+            stored = [_store_one(svc, session, a, found) for a, found in matched]
+    except DataError:
+        stored = [_store_alone(svc, a, found) for a, found in matched]
+    new = hits = 0
+    for (_, found), article_id in zip(matched, stored, strict=True):
+        if article_id is not None:
+            new += 1
+            hits += len(found)
+            for hit in found:
+                metrics.HITS.labels(rule=hit.rule_id).inc()
     return new, hits
+
+
+def _store_one(svc: Services, session: Session, article: Article, found: list[Hit]) -> int | None:
+    stories = svc.sender.settings.stories
+    return repo.store_article(
+        session, article, found, svc.route, (stories.window, stories.similarity)
+    )
+
+
+def _store_alone(svc: Services, article: Article, found: list[Hit]) -> int | None:
+    try:
+        with svc.sessions.begin() as session:
+            return _store_one(svc, session, article, found)
+    except DataError as exc:
+        log.error("article %s not stored, the database refuses it: %s", article.url, exc.orig)
+        return None
 
 
 def _log_poll(feed: FeedRef, report: PollReport) -> None:

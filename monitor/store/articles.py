@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,6 +31,12 @@ from monitor.store.models import (
     StoryKeyRow,
     utcnow,
 )
+
+# Core inserts of the tables, not of the ORM classes: the ORM's bulk path costs more than the
+# statements themselves on a cold cycle, and these rows are not read back as objects here.
+_HITS = cast(Table, HitRow.__table__)
+_DELIVERIES = cast(Table, DeliveryRow.__table__)
+_STORY_KEYS = cast(Table, StoryKeyRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ def store_article(
             update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=article_id)
         )
     if keys:
-        session.execute(insert(StoryKeyRow), [{"key": k, "article_id": article_id} for k in keys])
+        session.execute(insert(_STORY_KEYS), [{"key": k, "article_id": article_id} for k in keys])
     _insert_hits(session, article_id, hits, channels)
     return article_id
 
@@ -133,14 +140,15 @@ def _insert_hits(
         }
         for hit in hits
     ]
-    ids = session.scalars(insert(HitRow).returning(HitRow.id, sort_by_parameter_order=True), rows)
+    returning = insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True)
+    ids = session.execute(returning, rows).scalars()
     deliveries = [
         {"hit_id": hit_id, "channel": channel, "status": "pending", "attempts": 0}
         for hit_id, hit in zip(ids.all(), hits, strict=True)
         for channel in dict.fromkeys(channels(hit))
     ]
     if deliveries:
-        session.execute(insert(DeliveryRow), deliveries)
+        session.execute(insert(_DELIVERIES), deliveries)
 
 
 def _story_of(
