@@ -245,8 +245,7 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
     if note:
         metrics.EXTRACTION_FAILURES.inc()
         log.info("article %s: using feed text (%s)", url, note)
-    # Lenient feed parsing and HTML let NUL through; PostgreSQL refuses it in text.
-    title, text = title.replace("\x00", ""), text.replace("\x00", "")
+    title, text = storable(title), storable(text)
     document = Document(
         title=title, text=text, language=feed.language, url=url, feed=feed.name, tags=feed.tags
     )
@@ -261,6 +260,18 @@ async def build_article(svc: Services, feed: FeedRef, entry: FeedEntry) -> Artic
         published=entry.published,
         signature=signature(title, text),
     )
+
+
+def storable(text: str) -> str:
+    """Text every database takes. A feed's ``&#0;`` or ``&#55296;`` decodes to NUL or a lone
+    surrogate; PostgreSQL refuses NUL and no driver encodes a surrogate, so either would fail
+    the feed's every poll."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _store(svc: Services, articles: Sequence[Article]) -> tuple[int, int]:

@@ -5,11 +5,12 @@ from sqlalchemy import select
 
 from monitor.app import open_services
 from monitor.config import Config
-from monitor.pipeline import CycleReport, run_cycle
+from monitor.pipeline import CycleReport, run_cycle, storable
 from monitor.store import repository as repo
 from monitor.store.models import ArticleRow, HitRow
 from tests.conftest import REPO
-from tests.servers import HTTPServer, http_server
+from tests.content import TROOPS_TEXT, Item, page, rss
+from tests.servers import HTTPServer, Route, http_server
 from tests.site import Site, news_site
 
 
@@ -141,3 +142,81 @@ def test_feed_down_is_told_once_and_recovery_once(database_url: str, tmp_path: P
         notices = [n["title"] for n in admin.posted_json()]
     assert notices == ["Feed down: Broken Test", "Feed recovered: Broken Test"]
     assert "HTTP 500" in admin.posted_json()[0]["message"]
+
+
+def test_nul_in_a_feed_is_dropped_and_does_not_block_the_feed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """feedparser passes ``&#0;`` through as NUL, which PostgreSQL refuses in text: unclean,
+    the feed's every poll would fail on it and its other items would never be stored."""
+    with http_server() as site, http_server() as hook:
+        items = [
+            Item("Troops NUL moved to the Belarus border", site.url("/a/1"), "x NUL y"),
+            Item("Quiet day", site.url("/a/2"), "y"),
+        ]
+        site.routes["/rss.xml"] = Route(rss("Poisoned", items).replace(b"NUL", b"&#0;"))
+        site.routes["/a/1"] = Route(page("Troops", TROOPS_TEXT))
+        site.routes["/a/2"] = Route(page("Quiet", ["Nothing happened today at all."]))
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(f"feeds:\n  - name: Poisoned\n    url: {site.url('/rss.xml')}\n")
+        config = Config(
+            database_url=database_url,
+            feeds_path=feeds,
+            rules_dir=REPO / "rules",
+            channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
+        )
+        report = cycle(config)
+        stored = articles(database_url)
+
+    [poll] = report.polls
+    assert poll.error is None and poll.new == 2
+    title = "Troops  moved to the Belarus border"
+    assert title in stored and "Quiet day" in stored
+    assert (title, "troop-movements") in stored["__hits__"]  # type: ignore[operator]
+
+
+def test_storable_text_has_no_nul_and_no_lone_surrogates() -> None:
+    assert storable("a\x00b") == "ab"
+    assert storable("a\ud800b") == "a?b"
+    assert storable("Армія ✓") == "Армія ✓"
+
+
+def test_an_article_the_database_refuses_is_skipped_alone(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A poll's articles share one transaction; when the database refuses one as data, the
+    others are stored one by one and only that one is left out (and logged)."""
+    from sqlalchemy import text
+
+    from monitor.store.db import make_engine
+
+    engine = make_engine(postgres_url)
+    with engine.begin() as conn:  # a schema that refuses long guids, as a stand-in
+        conn.execute(text("TRUNCATE feeds, articles RESTART IDENTITY CASCADE"))
+        conn.execute(text("ALTER TABLE articles ALTER COLUMN guid TYPE varchar(40)"))
+    try:
+        with http_server() as site, http_server() as hook:
+            items = [
+                Item("Troops moved", site.url("/a/1"), "x", guid="urn:" + "x" * 40),
+                Item("Quiet day", site.url("/a/2"), "y"),
+            ]
+            site.routes["/rss.xml"] = Route(rss("Long", items))
+            site.routes["/a/1"] = Route(page("Troops", TROOPS_TEXT))
+            site.routes["/a/2"] = Route(page("Quiet", ["Nothing happened today at all."]))
+            feeds = tmp_path / "feeds.yaml"
+            feeds.write_text(f"feeds:\n  - name: Long\n    url: {site.url('/rss.xml')}\n")
+            config = Config(
+                database_url=postgres_url,
+                feeds_path=feeds,
+                rules_dir=REPO / "rules",
+                channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
+            )
+            [poll] = cycle(config).polls
+            stored = articles(postgres_url)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE feeds, articles RESTART IDENTITY CASCADE"))
+            conn.execute(text("ALTER TABLE articles ALTER COLUMN guid TYPE text"))
+        engine.dispose()
+    assert poll.error is None and poll.new == 1
+    assert set(stored) == {"Quiet day", "__hits__"}
