@@ -2,8 +2,8 @@
 
 The farm serves N RSS feeds of M items each and every item's article page: real news text
 from the corpus, wrapped in the navigation, related links, comments and footer of a news
-site (40-70 KB of HTML), with a configurable server latency. Feeds answer conditional
-requests with 304, except every ``ignore_every``-th feed, which always answers 200 with
+site (about 60 KB of HTML, see ``_page``), with a configurable server latency. Feeds answer
+conditional requests with 304, except every ``ignore_every``-th feed, which always answers 200 with
 the same body (servers like that exist; the service must not parse them again).
 
 Written on raw asyncio streams with keep-alive, so the farm is not what is measured.
@@ -12,6 +12,7 @@ Written on raw asyncio streams with keep-alive, so the farm is not what is measu
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -95,7 +96,7 @@ class Farm:
 
     def page_html(self, f: int, j: int) -> bytes:
         item = self._items[f][len(self._items[f]) - 1 - j]
-        return _page(item, f, j)
+        return _page(item, f, j, self._paras)
 
     def feed_xml(self, f: int) -> bytes:
         entries = []
@@ -138,32 +139,97 @@ class Farm:
         return "404 Not Found", b"", ""
 
 
-def _page(item: Item, f: int, j: int) -> bytes:
-    nav = " ".join(f'<a href="/section/{w}">{w.title()}</a>' for w in WORDS * 4)
-    related = "".join(
-        f'<li><a href="/a/{f}/{k}.html">{escape(w.title())} news roundup {k}</a></li>'
-        for k, w in enumerate(WORDS * 3)
+def _page(item: Item, f: int, j: int, teasers: list[str]) -> bytes:
+    """An article page as news sites serve them: a head full of meta tags, preloads,
+    tracking scripts and the article again as JSON (JSON-LD and a hydration blob), a mega
+    menu, the article with a figure, ad slots and "read also" boxes between paragraphs,
+    sidebars of teasers, comments, a newsletter form and a footer of link columns."""
+    rng = random.Random(f * 1000 + j)
+    picks = [teasers[rng.randrange(len(teasers))] for _ in range(60)]
+    title = escape(item.title)
+    head = "".join(
+        f'<meta property="og:x{k}" content="{escape(picks[k % 60][:60])}">'
+        f'<link rel="preload" href="/static/chunk-{k}.js" as="script">'
+        for k in range(25)
     )
-    comments = "".join(
-        f'<div class="comment"><b>reader{k}</b><p>Great article, thanks for covering {w}!</p></div>'
-        for k, w in enumerate(WORDS)
-    )
-    body = "".join(f"<p>{escape(p)}</p>" for p in item.paragraphs)
-    filler = "".join(  # scripts, styles and tracking markup that real pages carry
+    scripts = "".join(  # scripts, styles and tracking markup that real pages carry
         f'<script>window.dataLayer.push({{"slot": {k}, "feed": {f}}});</script>'
         f"<style>.teaser-{k} {{ margin: {k}px; padding: 4px; }}</style>"
-        for k in range(120)
+        for k in range(60)
+    )
+    blob = json.dumps(
+        {
+            "props": {
+                "article": {"title": item.title, "body": item.paragraphs},
+                "related": [
+                    {"id": k, "teaser": t, "url": f"/a/{f}/{k}.html"} for k, t in enumerate(picks)
+                ],
+            }
+        }
+    )
+    ld = json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": item.title,
+            "datePublished": item.published.isoformat(),
+            "articleBody": " ".join(item.paragraphs),
+        }
+    )
+    menu = "".join(
+        f'<li class="menu"><a href="/{w}">{w.title()}</a><ul>'
+        + "".join(f'<li><a href="/{w}/{k}">{w.title()} {k}</a></li>' for k in range(20))
+        + "</ul></li>"
+        for w in WORDS
+    )
+    body = []
+    for k, paragraph in enumerate(item.paragraphs):
+        body.append(f"<p>{escape(paragraph)}</p>")
+        if k % 3 == 2:
+            body.append(
+                f'<div class="ad-slot" id="ad-{k}"><script>loadAd({k})</script></div>'
+                f'<aside class="read-also"><a href="/a/{f}/{k}.html">'
+                f"{escape(picks[k][:90])}</a></aside>"
+            )
+    cards = "".join(
+        f'<div class="card teaser-{k}"><a href="/a/{f}/{k}.html"><img src="/img/{k}.jpg" '
+        f'alt=""><h3>{escape(t[:80])}</h3></a><p>{escape(t[:160])}</p></div>'
+        for k, t in enumerate(picks[:40])
+    )
+    most_read = "".join(
+        f'<li><a href="/a/{f}/{k}.html">{escape(t[:70])}</a></li>'
+        for k, t in enumerate(picks[40:50])
+    )
+    comments = "".join(
+        f'<div class="comment"><b>reader{k}</b><p>Great article, thanks for covering {w}!</p>'
+        f'<a href="#reply-{k}">Reply</a></div>'
+        for k, w in enumerate(WORDS * 3)
+    )
+    footer = "".join(
+        f'<div class="col"><h4>{w.title()}</h4><ul>'
+        + "".join(f'<li><a href="/{w}/more/{k}">{w} {k}</a></li>' for k in range(10))
+        + "</ul></div>"
+        for w in WORDS[:6]
     )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{escape(item.title)} | Farm News</title>{filler}</head><body>
-<header><nav>{nav}</nav></header>
-<div class="cookie-banner">We use cookies to improve your experience. Accept all cookies.</div>
-<main><article><h1>{escape(item.title)}</h1>
+<title>{title} | Farm News</title>{head}{scripts}
+<script type="application/ld+json">{ld}</script>
+<script id="__NEXT_DATA__" type="application/json">{escape(blob, quote=False)}</script></head>
+<body><div class="cookie-banner">We use cookies to improve your experience.
+<button>Accept all cookies</button></div>
+<header><nav class="mega"><ul>{menu}</ul></nav><form class="search"><input name="q"></form>
+</header><div class="breadcrumb"><a href="/">Home</a> / <a href="/world">World</a></div>
+<main><article><h1>{title}</h1><div class="byline">By Farm News staff</div>
 <time datetime="{item.published.isoformat()}">{item.published:%d %B %Y}</time>
-<div class="article-body">{body}</div></article>
-<aside><h2>Related</h2><ul>{related}</ul></aside>
-<section class="comments"><h2>Comments</h2>{comments}</section></main>
-<footer><p>© Farm News {j}. All rights reserved.</p>{nav}</footer></body></html>""".encode()
+<figure><img src="/img/lead-{f}-{j}.jpg" alt="{title}"><figcaption>Photo: Farm News
+</figcaption></figure><div class="share"><a href="/share/x">Share</a>
+<a href="/share/mail">Email</a></div><div class="article-body">{"".join(body)}</div></article>
+<aside class="latest"><h2>Latest</h2>{cards}</aside>
+<aside class="most-read"><h2>Most read</h2><ol>{most_read}</ol></aside>
+<section class="comments"><h2>Comments</h2>{comments}</section>
+<form class="newsletter"><h2>Get the morning briefing</h2><input name="email">
+<button>Sign up</button></form></main>
+<footer>{footer}<p>© Farm News {j}. All rights reserved.</p></footer></body></html>""".encode()
 
 
 class Sink:
