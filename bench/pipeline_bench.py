@@ -183,12 +183,13 @@ def sequential(farm: Farm, feeds: int) -> tuple[float, int]:
 
 
 def latency(env: dict[str, str], farm: Farm, sink: Sink, servers: Servers) -> list[float]:
+    log = Path(env["MONITOR_FEEDS"]).parent / "service.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "run"],
         cwd=REPO,
-        env=env,
+        env=env | {"MONITOR_LOG_LEVEL": "INFO"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     rng = random.Random(5)
     paragraphs = farm._paras
@@ -311,7 +312,10 @@ def main() -> None:
     print("| Measure | Database | Result |\n| --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
-    shutil.rmtree(workdir, ignore_errors=True)
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"kept {workdir}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ from monitor.store.db import make_engine, session_factory, upgrade
 from monitor.store.maintenance import release_leases
 
 log = logging.getLogger(__name__)
+
+POSTGRES_DB_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ def digest_channels(config: Config, sender: Sender) -> list[str]:
     with suppress(ConfigError):
         named |= {n for rule in load_rules(config.rules_dir).rules for n in rule.notify}
     return sorted(named - {"admin"})
+
+
+def db_threads(dialect: str) -> int:
+    """SQLite takes one writer at a time (two would fail each other's lock upgrades);
+    PostgreSQL's row locks let a few polls store at once, within SQLAlchemy's pool of 5."""
+    return 1 if dialect == "sqlite" else POSTGRES_DB_THREADS
 
 
 @asynccontextmanager
@@ -94,6 +103,7 @@ async def open_services(
         matcher=compile_rules(rules.rules),
         sender=make_sender(config, echo),
         extract=extractor.extract,
+        db_thread=ThreadPoolExecutor(db_threads(engine.dialect.name), "db"),
     )
     try:
         yield services, notes
@@ -101,4 +111,5 @@ async def open_services(
         await feed_client.aclose()
         await page_client.aclose()
         extractor.close()
+        services.db_thread.shutdown(wait=True)  # transactions under way finish first
         engine.dispose()

@@ -37,7 +37,9 @@ MIN_FEED_INTERVAL = 30.0
 DEFAULT_FETCH_TIMEOUT = 30.0
 DEFAULT_MAX_FEED_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PAGE_BYTES = 5 * 1024 * 1024
-DEFAULT_CONCURRENCY = 10
+# Measured (bench/pipeline_bench.py, 1,000 feeds all 304): 12.0 s at 10, 6.3 s at 25, 4.9 s at
+# 50, 5.6 s at 100; past that httpcore's pool scans cost more than the concurrency wins.
+DEFAULT_CONCURRENCY = 50
 DEFAULT_USER_AGENT = "monitor/0.1 (+news monitoring; feed reader)"
 DEFAULT_PER_HOST = 2
 DEFAULT_HOST_DELAY = 0.25

@@ -18,7 +18,9 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import TypeVar, TypeVarTuple
 
 import httpx
 from sqlalchemy.exc import DataError
@@ -41,6 +43,8 @@ from monitor.rules import Matcher
 from monitor.store import repository as repo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 PAGE_CONCURRENCY = 4
 Extract = Callable[[bytes, str | None], Awaitable[ExtractedPage | None]]
 
@@ -59,6 +63,10 @@ class Services:
     sender: Sender
     extract: Extract
     route: Callable[[Hit], Iterable[str]] = lambda hit: hit.channels
+    # Database work (and the matching before a store, and feed-down notices) runs here, off
+    # the event loop: a commit waits on the disk, and fetches and extraction hand-offs must
+    # not wait for it. One thread for SQLite (one writer at a time), a few for PostgreSQL.
+    db_thread: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, "db"))
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
     try:
         report = await _poll(svc, feed)
     except StageError as exc:
-        report = _failed(svc, feed, exc)
+        report = await _in_db(svc, _failed, svc, feed, exc)
     report = replace(report, seconds=round(time.monotonic() - started, 3))
     _log_poll(feed, report)
     _count(report)
@@ -119,20 +127,16 @@ async def _poll(svc: Services, feed: FeedRef) -> PollReport:
     metrics.FETCH_SECONDS.observe(time.monotonic() - started)
     moved = _moved(feed, result)
     if result.not_modified:
-        _finish(svc, feed, result, None, moved)
+        await _in_db(svc, _finish, svc, feed, result, None, moved)
         return PollReport(feed.name, status=304, note="not modified")
     digest = hashlib.sha256(result.content).hexdigest()
     if digest == feed.content_hash:  # servers that ignore conditional requests
-        _finish(svc, feed, result, None, moved)
+        await _in_db(svc, _finish, svc, feed, result, None, moved)
         return PollReport(feed.name, status=result.status, note="unchanged")
     parsed = parse_feed(result.content, result.url)
-    with svc.sessions() as session:
-        fresh_guids = repo.unknown_entries(
-            session, feed.id, ((e.guid, e.link or e.guid) for e in parsed.entries)
-        )
-    fresh = [e for e in parsed.entries if e.guid in fresh_guids]
-    new, hits = _store(svc, await _build_all(svc, feed, fresh))
-    _finish(svc, feed, result, parsed, moved, digest)
+    fresh = await _in_db(svc, _fresh, svc, feed, parsed)
+    new, hits = await _in_db(svc, _store, svc, await _build_all(svc, feed, fresh))
+    await _in_db(svc, _finish, svc, feed, result, parsed, moved, digest)
     note = f"read despite: {parsed.problem}" if parsed.problem else None
     return PollReport(
         feed.name,
@@ -143,6 +147,21 @@ async def _poll(svc: Services, feed: FeedRef) -> PollReport:
         skipped=parsed.skipped,
         note=note,
     )
+
+
+async def _in_db(svc: Services, work: Callable[[*Ts], T], *args: *Ts) -> T:
+    """``work(*args)`` on the database thread. A poll cancelled meanwhile does not stop it,
+    so a transaction under way is finished, never left half-done."""
+    return await asyncio.get_running_loop().run_in_executor(svc.db_thread, work, *args)
+
+
+def _fresh(svc: Services, feed: FeedRef, parsed: ParsedFeed) -> list[FeedEntry]:
+    """The feed's entries not stored yet (by guid for this feed, or by URL)."""
+    with svc.sessions() as session:
+        fresh_guids = repo.unknown_entries(
+            session, feed.id, ((e.guid, e.link or e.guid) for e in parsed.entries)
+        )
+    return [e for e in parsed.entries if e.guid in fresh_guids]
 
 
 def _moved(feed: FeedRef, result: FetchResult) -> str | None:

@@ -35,6 +35,7 @@ from monitor.workers import worker_id
 
 TICK_SECONDS = 2.0
 DELIVERY_INTERVAL = 30.0
+DELIVERY_BUDGET = 20.0  # seconds one delivery pass may take before the next pass goes on
 log = logging.getLogger(__name__)
 
 
@@ -100,7 +101,12 @@ class Service:
         if self.stopping.is_set():
             return
         async with self._deliver_lock:
-            await deliver_due(self.svc.sessions, self.svc.sender, lease=self.svc.config.lease)
+            await deliver_due(
+                self.svc.sessions,
+                self.svc.sender,
+                lease=self.svc.config.lease,
+                budget=DELIVERY_BUDGET,
+            )
 
     async def _reload(self) -> None:
         assert self.watcher is not None

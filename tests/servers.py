@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -190,3 +192,15 @@ def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> b
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait for ``base``/healthz to answer ok; fail with what the process said if it does not."""
+
+    def up() -> bool:
+        try:
+            return bool(urllib.request.urlopen(f"{base}/healthz", timeout=2).read() == b"ok")
+        except OSError:
+            return False
+
+    assert wait_for(up, timeout=timeout), proc.stderr.read1().decode() if proc.stderr else ""

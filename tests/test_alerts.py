@@ -357,3 +357,18 @@ def test_markdown_escaping_of_untrusted_text() -> None:
     assert (
         safe_url("javascript:alert(1)") == "#" and safe_url("https://e.org/a") == "https://e.org/a"
     )
+
+
+def test_a_backlog_is_drained_in_one_pass_and_critical_alerts_go_first(engine: Engine) -> None:
+    """More due alerts than one claimed batch: one pass sends them all, and a critical alert
+    made last is sent first (it must not wait behind a flood of routine ones)."""
+    routine = [("Daily", f"Routine story {n}", f"{WIRE} {n}") for n in range(120)]
+    seed(engine, routine, severity=Severity.low)
+    seed(engine, [("Wire", "Critical story", "Nuclear warheads moved.")], Severity.critical)
+    settings = MonitorFile(channels={"desk": ChannelSettings(rate_limit=0)})
+    with http_server() as hook:
+        report = run(deliver_due(session_factory(engine), sender(hook, settings), later()))
+        posted = hook.posted_json()
+    assert report.sent + report.folded == 121
+    assert statuses(engine).count("pending") == 0
+    assert "Critical story" in str(posted[0])

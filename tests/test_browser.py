@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
 from tests.conftest import REPO, clean_env
-from tests.servers import free_port, wait_for
+from tests.servers import free_port, wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "browser-token"
@@ -99,14 +98,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        try:
-            return urllib.request.urlopen(f"{base}/healthz", timeout=2).read() == b"ok"
-        except OSError:
-            return False
-
     try:
-        assert wait_for(up, timeout=30), proc.stderr.read1().decode() if proc.stderr else ""
+        wait_healthy(base, proc)
         yield base
     finally:
         proc.terminate()

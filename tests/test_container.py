@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import REPO, clean_env
-from tests.servers import free_port, wait_for
+from tests.servers import free_port, wait_healthy
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -91,14 +91,8 @@ def test_the_image_command_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -
     )
     base = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        try:
-            return urllib.request.urlopen(f"{base}/healthz", timeout=2).read() == b"ok"
-        except OSError:
-            return False
-
     try:
-        assert wait_for(up, timeout=30), proc.stderr.read1().decode() if proc.stderr else ""
+        wait_healthy(base, proc)
         request = urllib.request.Request(
             f"{base}/readyz", headers={"Authorization": "Bearer t0ken"}
         )

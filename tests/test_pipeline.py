@@ -1,12 +1,14 @@
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from monitor.app import open_services
 from monitor.config import Config
 from monitor.pipeline import CycleReport, run_cycle, storable
 from monitor.store import repository as repo
+from monitor.store.db import make_engine, session_factory
 from monitor.store.models import ArticleRow, HitRow
 from tests.conftest import REPO
 from tests.content import TROOPS_TEXT, Item, page, rss
@@ -34,8 +36,6 @@ def config_for(site: Site, hook: HTTPServer, database_url: str, tmp_path: Path) 
 
 
 def articles(database_url: str) -> dict[str, ArticleRow]:
-    from monitor.store.db import make_engine, session_factory
-
     engine = make_engine(database_url)
     with session_factory(engine)() as s:
         rows = {a.title: a for a in s.scalars(select(ArticleRow))}
@@ -48,6 +48,27 @@ def articles(database_url: str) -> dict[str, ArticleRow]:
     engine.dispose()
     rows["__hits__"] = rules  # type: ignore[assignment]
     return rows
+
+
+def two_item_cycle(
+    name: str, items: list[Item], database_url: str, tmp_path: Path, raw: bytes = b""
+) -> tuple[CycleReport, dict[str, ArticleRow]]:
+    """One feed of ``items`` (the first about troops, the second quiet), polled once;
+    ``raw`` is put into the feed's XML where the items say RAW."""
+    with http_server() as site, http_server() as hook:
+        links = [replace(i, link=site.url(f"/a/{n}")) for n, i in enumerate(items)]
+        site.routes["/rss.xml"] = Route(rss(name, links).replace(b"RAW", raw))
+        site.routes["/a/0"] = Route(page("Troops", TROOPS_TEXT))
+        site.routes["/a/1"] = Route(page("Quiet", ["Nothing happened today at all."]))
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(f"feeds:\n  - name: {name}\n    url: {site.url('/rss.xml')}\n")
+        config = Config(
+            database_url=database_url,
+            feeds_path=feeds,
+            rules_dir=REPO / "rules",
+            channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
+        )
+        return cycle(config), articles(database_url)
 
 
 def test_a_cycle_stores_matches_and_alerts(database_url: str, tmp_path: Path) -> None:
@@ -149,25 +170,11 @@ def test_nul_in_a_feed_is_dropped_and_does_not_block_the_feed(
 ) -> None:
     """feedparser passes ``&#0;`` through as NUL, which PostgreSQL refuses in text: unclean,
     the feed's every poll would fail on it and its other items would never be stored."""
-    with http_server() as site, http_server() as hook:
-        items = [
-            Item("Troops NUL moved to the Belarus border", site.url("/a/1"), "x NUL y"),
-            Item("Quiet day", site.url("/a/2"), "y"),
-        ]
-        site.routes["/rss.xml"] = Route(rss("Poisoned", items).replace(b"NUL", b"&#0;"))
-        site.routes["/a/1"] = Route(page("Troops", TROOPS_TEXT))
-        site.routes["/a/2"] = Route(page("Quiet", ["Nothing happened today at all."]))
-        feeds = tmp_path / "feeds.yaml"
-        feeds.write_text(f"feeds:\n  - name: Poisoned\n    url: {site.url('/rss.xml')}\n")
-        config = Config(
-            database_url=database_url,
-            feeds_path=feeds,
-            rules_dir=REPO / "rules",
-            channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
-        )
-        report = cycle(config)
-        stored = articles(database_url)
-
+    items = [
+        Item("Troops RAW moved to the Belarus border", "", "x RAW y"),
+        Item("Quiet day", "", "y"),
+    ]
+    report, stored = two_item_cycle("Poisoned", items, database_url, tmp_path, raw=b"&#0;")
     [poll] = report.polls
     assert poll.error is None and poll.new == 2
     title = "Troops  moved to the Belarus border"
@@ -186,33 +193,17 @@ def test_an_article_the_database_refuses_is_skipped_alone(
 ) -> None:
     """A poll's articles share one transaction; when the database refuses one as data, the
     others are stored one by one and only that one is left out (and logged)."""
-    from sqlalchemy import text
-
-    from monitor.store.db import make_engine
-
     engine = make_engine(postgres_url)
     with engine.begin() as conn:  # a schema that refuses long guids, as a stand-in
         conn.execute(text("TRUNCATE feeds, articles RESTART IDENTITY CASCADE"))
         conn.execute(text("ALTER TABLE articles ALTER COLUMN guid TYPE varchar(40)"))
     try:
-        with http_server() as site, http_server() as hook:
-            items = [
-                Item("Troops moved", site.url("/a/1"), "x", guid="urn:" + "x" * 40),
-                Item("Quiet day", site.url("/a/2"), "y"),
-            ]
-            site.routes["/rss.xml"] = Route(rss("Long", items))
-            site.routes["/a/1"] = Route(page("Troops", TROOPS_TEXT))
-            site.routes["/a/2"] = Route(page("Quiet", ["Nothing happened today at all."]))
-            feeds = tmp_path / "feeds.yaml"
-            feeds.write_text(f"feeds:\n  - name: Long\n    url: {site.url('/rss.xml')}\n")
-            config = Config(
-                database_url=postgres_url,
-                feeds_path=feeds,
-                rules_dir=REPO / "rules",
-                channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
-            )
-            [poll] = cycle(config).polls
-            stored = articles(postgres_url)
+        items = [
+            Item("Troops moved", "", "x", guid="urn:" + "x" * 40),
+            Item("Quiet day", "", "y"),
+        ]
+        report, stored = two_item_cycle("Long", items, postgres_url, tmp_path)
+        [poll] = report.polls
     finally:
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE feeds, articles RESTART IDENTITY CASCADE"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -202,13 +203,32 @@ async def deliver_due(
     sender: Sender,
     now: datetime | None = None,
     lease: float = DELIVERY_LEASE,
+    budget: float | None = None,
 ) -> DeliveryReport:
-    """Claim due deliveries (several processes may run this at once) and handle each."""
+    """Claim due deliveries batch after batch (several processes may run this at once) and
+    handle each, until none is due or ``budget`` seconds have passed (None: until none is
+    due). One batch per call would leave a backlog that every later alert waits behind."""
     now = now or utcnow()
     report = DeliveryReport()
-    with sessions.begin() as session:
-        alerts = repo.claim_due(session, now, worker_id(), lease)
+    started = time.monotonic()
     sent: dict[str, int] = {}
+    while budget is None or time.monotonic() - started < budget:
+        with sessions.begin() as session:
+            alerts = repo.claim_due(session, now, worker_id(), lease)
+        if not alerts:
+            break
+        await _handle_batch(sessions, sender, alerts, now, sent, report)
+    return report
+
+
+async def _handle_batch(
+    sessions: sessionmaker[Session],
+    sender: Sender,
+    alerts: list[Alert],
+    now: datetime,
+    sent: dict[str, int],
+    report: DeliveryReport,
+) -> None:
     for alert in alerts:
         settings = sender.settings.channel(alert.channel)
         if alert.channel not in sent:
@@ -222,7 +242,6 @@ async def deliver_due(
                 sent[alert.channel] += 1
             continue
         _route(sessions, sender, alert, decision, now, report)
-    return report
 
 
 async def _send_one(

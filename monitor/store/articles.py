@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -32,8 +32,7 @@ from monitor.store.models import (
     utcnow,
 )
 
-# Core inserts of the tables, not of the ORM classes: the ORM's bulk path costs more than the
-# statements themselves on a cold cycle, and these rows are not read back as objects here.
+_ARTICLES = cast(Table, ArticleRow.__table__)
 _HITS = cast(Table, HitRow.__table__)
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
 _STORY_KEYS = cast(Table, StoryKeyRow.__table__)
@@ -81,12 +80,17 @@ def store_article(
     """Store an article with its hits and one pending delivery per channel, in the caller's
     transaction; None if the article was already stored (by guid for this feed, or by
     canonical URL). ``stories`` is (window seconds, similarity): an article close enough to
-    one stored within the window joins that article's story."""
+    one stored within the window joins that article's story.
+
+    Every statement here is Core, run on the session's connection: the ORM's execution path
+    (and its bulk path) cost more than the statements themselves on a cold cycle, and none of
+    these rows is read back as an object."""
+    conn = session.connection()
     doc = article.document
     sig = article.signature or None
-    story, keys = _story_of(session, sig, *stories)
+    story, keys = _story_of(conn, sig, *stories)
     article_id = _insert_new(
-        session,
+        conn,
         feed_id=article.feed_id,
         guid=article.guid,
         url=article.url,
@@ -104,26 +108,26 @@ def store_article(
     if article_id is None:
         return None
     if story is None:  # a story of its own, named after its first article
-        session.execute(
-            update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=article_id)
+        conn.execute(
+            update(_ARTICLES).where(_ARTICLES.c.id == article_id).values(story_id=article_id)
         )
     if keys:
-        session.execute(insert(_STORY_KEYS), [{"key": k, "article_id": article_id} for k in keys])
-    _insert_hits(session, article_id, hits, channels)
+        conn.execute(insert(_STORY_KEYS), [{"key": k, "article_id": article_id} for k in keys])
+    _insert_hits(conn, article_id, hits, channels)
     return article_id
 
 
-def _insert_new(session: Session, **values: object) -> int | None:
+def _insert_new(conn: Connection, **values: object) -> int | None:
     """INSERT .. ON CONFLICT DO NOTHING: one statement, no savepoint; None when the article
     is already stored (same feed and guid, or same canonical URL)."""
-    dialect = session.get_bind().dialect.name
-    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    query = insert_into(ArticleRow).values(**values).on_conflict_do_nothing()
-    return session.execute(query.returning(ArticleRow.id)).scalar()
+    insert_into = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    query = insert_into(_ARTICLES).values(**values).on_conflict_do_nothing()
+    found: int | None = conn.execute(query.returning(_ARTICLES.c.id)).scalar()
+    return found
 
 
 def _insert_hits(
-    session: Session, article_id: int, hits: Sequence[Hit], channels: Callable[[Hit], Iterable[str]]
+    conn: Connection, article_id: int, hits: Sequence[Hit], channels: Callable[[Hit], Iterable[str]]
 ) -> None:
     if not hits:
         return
@@ -141,18 +145,18 @@ def _insert_hits(
         for hit in hits
     ]
     returning = insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True)
-    ids = session.execute(returning, rows).scalars()
+    ids = conn.execute(returning, rows).scalars()
     deliveries = [
         {"hit_id": hit_id, "channel": channel, "status": "pending", "attempts": 0}
         for hit_id, hit in zip(ids.all(), hits, strict=True)
         for channel in dict.fromkeys(channels(hit))
     ]
     if deliveries:
-        session.execute(insert(_DELIVERIES), deliveries)
+        conn.execute(insert(_DELIVERIES), deliveries)
 
 
 def _story_of(
-    session: Session, sig: tuple[int, ...] | None, window: float, threshold: float
+    conn: Connection, sig: tuple[int, ...] | None, window: float, threshold: float
 ) -> tuple[int | None, list[str]]:
     """The story an article reports (the best close match's, or None: its own) and the
     article's band keys."""
@@ -160,10 +164,11 @@ def _story_of(
         return None, []
     keys = band_keys(sig)
     since = utcnow() - timedelta(seconds=window)
-    candidates = session.execute(
-        select(ArticleRow.id, ArticleRow.story_id, ArticleRow.signature)
-        .join(StoryKeyRow, StoryKeyRow.article_id == ArticleRow.id)
-        .where(StoryKeyRow.key.in_(keys), StoryKeyRow.created_at >= since)
+    a, k = _ARTICLES.c, _STORY_KEYS.c
+    candidates = conn.execute(
+        select(a.id, a.story_id, a.signature)
+        .join(_STORY_KEYS, k.article_id == a.id)
+        .where(k.key.in_(keys), k.created_at >= since)
         .distinct()
     ).all()
     best, story = threshold, None

@@ -64,11 +64,14 @@ def claim_due(
     ids = list(
         session.scalars(
             select(DeliveryRow.id)
+            .join(HitRow, HitRow.id == DeliveryRow.hit_id)
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
             .where((DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until <= now))
-            .order_by(DeliveryRow.id)
+            # Under a backlog the most severe go first: a critical alert never waits behind
+            # thousands of routine ones, oldest first within a severity.
+            .order_by(HitRow.severity.desc(), DeliveryRow.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=DeliveryRow)
         )
     )
     if not ids:
@@ -78,11 +81,12 @@ def claim_due(
         .where(DeliveryRow.id.in_(ids))
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
     )
-    query = _joined().where(DeliveryRow.id.in_(ids)).order_by(DeliveryRow.id)
-    return [
-        _alert(d, h, a, f, _first_of_story(session, d, h, a))
+    query = _joined().where(DeliveryRow.id.in_(ids))
+    found = {
+        d.id: _alert(d, h, a, f, _first_of_story(session, d, h, a))
         for d, h, a, f in session.execute(query)
-    ]
+    }
+    return [found[i] for i in ids]  # in the claim's order: most severe first
 
 
 def _first_of_story(session: Session, d: DeliveryRow, h: HitRow, a: ArticleRow) -> str | None:
