@@ -148,3 +148,20 @@ def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignor
     with sessions() as s:
         [view] = repo.recent_hits(s, utcnow() - timedelta(hours=1))
     assert view.deliveries == (("bad", "pending"), ("good", "sent"))
+
+
+def test_alerts_link_to_the_article_page_when_a_base_url_is_set(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
+        art = Article(
+            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
+        )
+        hit = Hit("r", "R", Severity.high, 1.0, (), ("desk",))
+        article_id = repo.store_article(s, art, [hit], lambda h: h.channels)
+    with http_server() as hook:
+        channels = Channels({"desk": (f"json://127.0.0.1:{hook.port}/",)})
+        linked = Sender(channels, print, base_url="https://monitor.example/desk/")
+        assert asyncio.run(deliver_due(sessions, linked)).sent == 1
+        [posted] = hook.posted_json()
+    assert f"Details: https://monitor.example/desk/articles/{article_id}" in posted["message"]
