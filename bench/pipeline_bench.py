@@ -223,6 +223,18 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else float("nan")
 
 
+class Table(list[tuple[str, str, str]]):
+    """Rows printed as they are measured, so a long run shows its results as it goes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        print("| Measure | Database | Result |\n| --- | --- | --- |", flush=True)
+
+    def append(self, row: tuple[str, str, str]) -> None:
+        super().append(row)
+        print("| " + " | ".join(row) + " |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=1000)
@@ -234,7 +246,7 @@ def main() -> None:
     sink = Sink()
     servers = Servers(farm, sink)
     workdir = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
-    rows: list[tuple[str, str, str]] = []
+    rows = Table()
     one_core, all_cores = trafilatura_alone(farm, 400)
     rows.append(
         (
@@ -309,9 +321,6 @@ def main() -> None:
             f"{ours:.1f} s: {seq_wall / ours:.1f}x faster",
         )
     )
-    print("| Measure | Database | Result |\n| --- | --- | --- |")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
     if not os.environ.get("BENCH_KEEP"):
         shutil.rmtree(workdir, ignore_errors=True)
     else:
