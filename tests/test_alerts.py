@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Evidence, Hit, Severity
@@ -372,3 +372,32 @@ def test_a_backlog_is_drained_in_one_pass_and_critical_alerts_go_first(engine: E
     assert report.sent + report.folded == 121
     assert statuses(engine).count("pending") == 0
     assert "Critical story" in str(posted[0])
+
+
+def test_a_story_told_by_hundreds_is_one_alert_and_claiming_does_not_query_per_alert(
+    engine: Engine,
+) -> None:
+    """After a cold start one story may wait in the outbox hundreds of times. Claiming a
+    batch looks its stories up in a fixed number of statements (one query per alert made
+    the drain take minutes), and copies in later batches still fold under the first."""
+    seed(engine, [(f"Outlet {i:03}", f"Brigades move, says {i}", WIRE) for i in range(250)])
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sessions = session_factory(engine)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with sessions.begin() as s:
+            claimed = repo.claim_due(s, later(), "probe", 0.0)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(claimed) == 100
+    assert [a.first_headline is None for a in claimed].count(True) == 1
+    assert len(statements) <= 5, statements
+    with http_server() as hook:
+        report = run(deliver_due(sessions, sender(hook), later()))
+        assert len(hook.posted_json()) == 1
+    assert (report.sent, report.folded) == (1, 249)
+    assert statuses(engine).count("folded") == 249

@@ -229,6 +229,7 @@ async def _handle_batch(
     sent: dict[str, int],
     report: DeliveryReport,
 ) -> None:
+    routes: list[tuple[Alert, Decision]] = []
     for alert in alerts:
         settings = sender.settings.channel(alert.channel)
         if alert.channel not in sent:
@@ -241,7 +242,8 @@ async def _handle_batch(
             if await _send_one(sessions, sender, alert, decision.action == "followup", now, report):
                 sent[alert.channel] += 1
             continue
-        _route(sessions, sender, alert, decision, now, report)
+        routes.append((alert, decision))
+    _route(sessions, sender, routes, now, report)
 
 
 async def _send_one(
@@ -264,39 +266,47 @@ async def _send_one(
     return True
 
 
+ROUTED = {"fold": "folded", "drop": "skipped", "digest": "digest", "hold": "pending"}
+
+
 def _route(
     sessions: sessionmaker[Session],
     sender: Sender,
-    alert: Alert,
-    decision: Decision,
+    routes: list[tuple[Alert, Decision]],
     now: datetime,
     report: DeliveryReport,
 ) -> None:
-    status = {"fold": "folded", "drop": "skipped", "digest": "digest", "hold": "pending"}
+    """Record where a batch's unsent alerts went, in one transaction: after a cold start
+    thousands are folded or digested, and a commit each made the drain crawl."""
+    if not routes:
+        return
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    asked: set[str] = set()
+    limited: list[str] = []  # channels whose rate-limit notice is ours to send
     with sessions.begin() as session:
-        repo.set_status(
-            session,
-            alert.delivery_id,
-            status[decision.action],
-            decision.reason,
-            retry_at=decision.until,
-        )
-        first = decision.reason == "rate limited" and repo.first_notice(
-            session, alert.channel, "rate_limited", now.replace(minute=0, second=0, microsecond=0)
-        )
-    metrics.DELIVERIES.labels(channel=alert.channel, outcome=status[decision.action]).inc()
-    if decision.action == "hold":
-        report.held += 1
-    elif decision.action == "digest":
-        report.to_digest += 1
-    else:
-        report.folded += 1
-    if first:
-        limit = sender.settings.channel(alert.channel).rate_limit
+        for alert, decision in routes:
+            status = ROUTED[decision.action]
+            repo.set_status(
+                session, alert.delivery_id, status, decision.reason, retry_at=decision.until
+            )
+            if decision.reason == "rate limited" and alert.channel not in asked:
+                asked.add(alert.channel)
+                if repo.first_notice(session, alert.channel, "rate_limited", hour):
+                    limited.append(alert.channel)
+    for alert, decision in routes:
+        metrics.DELIVERIES.labels(channel=alert.channel, outcome=ROUTED[decision.action]).inc()
+        if decision.action == "hold":
+            report.held += 1
+        elif decision.action == "digest":
+            report.to_digest += 1
+        else:
+            report.folded += 1
+    for channel in limited:
         sender.notice(
-            f"Rate limited: {alert.channel}",
-            f"More than {limit} alerts this hour; the rest go to the next digest.",
-            channel=alert.channel,
+            f"Rate limited: {channel}",
+            f"More than {sender.settings.channel(channel).rate_limit} alerts this hour; "
+            "the rest go to the next digest.",
+            channel=channel,
         )
 
 

@@ -81,33 +81,52 @@ def claim_due(
         .where(DeliveryRow.id.in_(ids))
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
     )
-    query = _joined().where(DeliveryRow.id.in_(ids))
-    found = {
-        d.id: _alert(d, h, a, f, _first_of_story(session, d, h, a))
-        for d, h, a, f in session.execute(query)
-    }
+    rows = list(session.execute(_joined().where(DeliveryRow.id.in_(ids))))
+    firsts = _story_firsts(session, rows)
+    found = {}
+    for d, h, a, f in rows:
+        first = firsts.get((a.story_id, h.rule_id, d.channel))
+        headline = first[2] if first and first[0] < d.id and first[1] != a.id else None
+        found[d.id] = _alert(d, h, a, f, headline)
     return [found[i] for i in ids]  # in the claim's order: most severe first
 
 
-def _first_of_story(session: Session, d: DeliveryRow, h: HitRow, a: ArticleRow) -> str | None:
-    if a.story_id is None:
-        return None
-    first: str | None = session.execute(
-        select(ArticleRow.title)
+StoryKey = tuple[int | None, str, str]  # (story, rule, channel)
+
+
+def _story_firsts(session: Session, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, int, str]]:
+    """For each (story, rule, channel) of a claimed batch: (delivery id, article id, title) of
+    the story's first delivery that was or will be told. One query per batch: a story
+    reported by thousands of outlets made one query per alert the drain's whole cost."""
+    keys = {(a.story_id, h.rule_id, d.channel) for d, h, a, _f in rows if a.story_id is not None}
+    if not keys:
+        return {}
+    key = (ArticleRow.story_id, HitRow.rule_id, DeliveryRow.channel)
+    firsts = (
+        select(*key, func.min(DeliveryRow.id).label("first"))
         .join(HitRow, HitRow.article_id == ArticleRow.id)
         .join(DeliveryRow, DeliveryRow.hit_id == HitRow.id)
         .where(
-            ArticleRow.story_id == a.story_id,
-            ArticleRow.id != a.id,
-            HitRow.rule_id == h.rule_id,
-            DeliveryRow.channel == d.channel,
-            DeliveryRow.id < d.id,
+            ArticleRow.story_id.in_({k[0] for k in keys}),
+            HitRow.rule_id.in_({k[1] for k in keys}),
+            DeliveryRow.channel.in_({k[2] for k in keys}),
             DeliveryRow.status.in_(("pending", "sent", "digest")),
         )
-        .order_by(DeliveryRow.id)
-        .limit(1)
-    ).scalar()
-    return first
+        .group_by(*key)
+        .subquery()
+    )
+    query = (
+        select(firsts.c.story_id, firsts.c.rule_id, firsts.c.channel, firsts.c.first)
+        .add_columns(ArticleRow.id, ArticleRow.title)
+        .join(DeliveryRow, DeliveryRow.id == firsts.c.first)
+        .join(HitRow, HitRow.id == DeliveryRow.hit_id)
+        .join(ArticleRow, ArticleRow.id == HitRow.article_id)
+    )
+    return {
+        (story, rule, channel): (first, article, title)
+        for story, rule, channel, first, article, title in session.execute(query)
+        if (story, rule, channel) in keys
+    }
 
 
 def set_status(
