@@ -9,9 +9,10 @@ Everything runs on 127.0.0.1: a feed farm (bench/farm.py) with server latency (f
 
 - cold: `monitor run --once` on an empty database, every item new, pages fetched and
   extracted: wall time, articles/s, peak RSS of the process tree (service + extractors);
-- trafilatura alone: the same pages, already in memory, extracted as the pipeline does
-  (``monitor.extract.extract_page``) by a pool of one process per core: the ceiling the
-  cold cycle is measured against;
+- trafilatura alone: the same pages, already in memory, extracted by a pool of one process
+  per core, twice: as the pipeline calls it (``monitor.extract.extract_page``: the tree
+  parsed once, no metadata pass) and as `trafilatura.extract(html)` with its defaults;
+  the cold cycle's articles/s is given as a fraction of both;
 - warm: the same feeds again, unchanged (304; every 4th feed ignores conditional
   requests and answers 200 with the same body, which must not be parsed again), at
   several concurrencies, to pick the default;
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -155,18 +157,20 @@ def setup(workdir: Path, farm: Farm, sink: Sink, feeds: int) -> dict[str, str]:
     }
 
 
-def trafilatura_alone(farm: Farm, pages: int) -> tuple[float, float]:
-    """Pages/s of trafilatura, called as the pipeline calls it (``extract_page``), on one
-    core and on all cores, pages in memory."""
+def trafilatura_alone(
+    farm: Farm, pages: int, extract: Callable[[str], object]
+) -> tuple[float, float]:
+    """Pages/s of ``extract`` on one core and on all cores, pages in memory."""
     html = [farm.page_html(f % farm.feeds, f % farm.items) for f in range(pages)]
     started = time.perf_counter()
     for page in html[: pages // 4]:
-        extract_page(page)
+        extract(page)
     one = (pages // 4) / (time.perf_counter() - started)
-    started = time.perf_counter()
     with Pool(os.cpu_count() or 1) as pool:
-        pool.map(extract_page, html, chunksize=8)
-    return one, pages / (time.perf_counter() - started)
+        pool.map(abs, range(64))  # the workers are up before the clock starts
+        started = time.perf_counter()
+        pool.map(extract, html, chunksize=8)
+        return one, pages / (time.perf_counter() - started)
 
 
 def sequential(farm: Farm, feeds: int) -> tuple[float, int]:
@@ -241,21 +245,32 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--concurrency", default="10,25,50,100", help="warm-cycle sweep")
+    parser.add_argument(
+        "--parts", default="cold,warm,latency,sequential", help="what to measure (cold first)"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     farm = Farm(args.feeds, args.items, ignore_every=4)
     sink = Sink()
     servers = Servers(farm, sink)
     workdir = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
     rows = Table()
-    one_core, all_cores = trafilatura_alone(farm, 400)
+    one_core, all_cores = trafilatura_alone(farm, 400, extract_page)
     rows.append(
         (
-            "trafilatura alone, pages in memory",
+            "trafilatura alone, as the pipeline calls it, pages in memory",
             "-",
             f"{one_core:.0f} pages/s on 1 core, {all_cores:.0f} on {os.cpu_count()}",
         )
     )
-    sweep = [int(c) for c in args.concurrency.split(",")]
+    plain_one, plain_all = trafilatura_alone(farm, 400, trafilatura.extract)
+    rows.append(
+        (
+            "trafilatura alone, `trafilatura.extract(html)` defaults",
+            "-",
+            f"{plain_one:.0f} pages/s on 1 core, {plain_all:.0f} on {os.cpu_count()}",
+        )
+    )
     for backend in args.backends.split(","):
         servers.call(farm.reset)
         sink.received.clear()
@@ -272,36 +287,57 @@ def main() -> None:
                 backend,
                 f"{cycle:.1f} s ({wall:.1f} s with start-up), {articles} articles, "
                 f"{articles / cycle:.0f} articles/s "
-                f"({articles / cycle / all_cores:.2f} of trafilatura alone), "
+                f"({articles / cycle / all_cores:.2f} of the pipeline's call alone, "
+                f"{articles / cycle / plain_all:.2f} of `extract` defaults), "
                 f"peak RSS {peak / 2**20:.0f} MB",
             )
         )
-        seen = scalar(url, "SELECT sum(items_seen) FROM feeds")
-        walls = []
-        for c in sweep:
-            before = farm.stats["feed 200"]
-            wall, cycle, _ = timed(env | {"MONITOR_CONCURRENCY": str(c)}, ["run", "--once"])
-            walls.append(f"{cycle:.1f} s at {c}")
-            answered = farm.stats["feed 200"] - before
-        reparsed = scalar(url, "SELECT sum(items_seen) FROM feeds") - seen
-        rows.append(
-            (
-                f"warm cycle {args.feeds} feeds, by concurrency",
-                backend,
-                f"{', '.join(walls)}; {answered} feeds answered 200 unchanged, "
-                f"items parsed again: {reparsed}",
+        if "warm" in parts:
+            warm(env, url, farm, args, rows)
+        if "latency" in parts:
+            waits = latency(env, farm, sink, servers)
+            rows.append(
+                (
+                    f"alert latency, {len(waits)}/{PROBES} probes",
+                    backend,
+                    f"p50 {pct(waits, 50):.1f} s, p95 {pct(waits, 95):.1f} s, "
+                    f"max {max(waits, default=float('nan')):.1f} s (poll interval {INTERVAL} s)",
+                )
             )
+    if "sequential" in parts:
+        compare(farm, sink, workdir, min(100, args.feeds), rows)
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"kept {workdir}")
+
+
+def warm(env: dict[str, str], url: str, farm: Farm, args: argparse.Namespace, rows: Table) -> None:
+    """The same feeds again, unchanged, at each concurrency of the sweep."""
+    seen = scalar(url, "SELECT sum(items_seen) FROM feeds")
+    walls, answered = [], 0
+    for c in (int(c) for c in args.concurrency.split(",")):
+        before = farm.stats["feed 200"]
+        _wall, cycle, _ = timed(env | {"MONITOR_CONCURRENCY": str(c)}, ["run", "--once"])
+        walls.append(f"{cycle:.1f} s at {c}")
+        answered = farm.stats["feed 200"] - before
+    reparsed = scalar(url, "SELECT sum(items_seen) FROM feeds") - seen
+    rows.append(
+        (
+            f"warm cycle {args.feeds} feeds, by concurrency",
+            backend_of(url),
+            f"{', '.join(walls)}; {answered} feeds answered 200 unchanged, "
+            f"items parsed again: {reparsed}",
         )
-        waits = latency(env, farm, sink, servers)
-        rows.append(
-            (
-                f"alert latency, {len(waits)}/{PROBES} probes",
-                backend,
-                f"p50 {pct(waits, 50):.1f} s, p95 {pct(waits, 95):.1f} s, "
-                f"max {max(waits, default=float('nan')):.1f} s (poll interval {INTERVAL} s)",
-            )
-        )
-    subset = min(100, args.feeds)
+    )
+
+
+def backend_of(url: str) -> str:
+    return "sqlite" if url.startswith("sqlite") else "postgresql"
+
+
+def compare(farm: Farm, sink: Sink, workdir: Path, subset: int, rows: Table) -> None:
+    """The sequential alternative next to `monitor run --once` on the same feeds."""
     seq_wall, seq_pages = sequential(farm, subset)
     env = setup(workdir, farm, sink, subset) | {
         "MONITOR_DATABASE_URL": fresh_database("sqlite", workdir)
@@ -321,10 +357,6 @@ def main() -> None:
             f"{ours:.1f} s: {seq_wall / ours:.1f}x faster",
         )
     )
-    if not os.environ.get("BENCH_KEEP"):
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print(f"kept {workdir}")
 
 
 if __name__ == "__main__":

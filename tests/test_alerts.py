@@ -14,10 +14,11 @@ from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.notify.channels import Channels
 from monitor.notify.deliver import MAX_ATTEMPTS, Sender, deliver_due, send_digest
 from monitor.notify.settings import ChannelSettings, MonitorFile, QuietHours
-from monitor.notify.stories import signature
+from monitor.notify.stories import band_keys, signature
 from monitor.store import repository as repo
+from monitor.store.articles import STORY_CANDIDATES, story_candidates
 from monitor.store.db import session_factory
-from monitor.store.models import DeliveryRow
+from monitor.store.models import ArticleRow, DeliveryRow
 from tests.servers import HTTPServer, http_server
 
 WIRE = (
@@ -401,3 +402,21 @@ def test_a_story_told_by_hundreds_is_one_alert_and_claiming_does_not_query_per_a
         assert len(hook.posted_json()) == 1
     assert (report.sent, report.folded) == (1, 249)
     assert statuses(engine).count("folded") == 249
+
+
+def test_grouping_compares_a_bounded_number_of_close_articles(engine: Engine) -> None:
+    """A lead shared by many stored articles (a wire story, a boilerplate paragraph) makes
+    them all candidates; only the STORY_CANDIDATES sharing the most band keys are compared,
+    and a copy still joins the story."""
+    seed(engine, [(f"Outlet {i:03}", f"Brigades move ({i})", WIRE) for i in range(70)])
+    since = datetime.now(UTC) - timedelta(days=1)
+    keys = band_keys(signature("Brigades move", WIRE))
+    with engine.connect() as conn:
+        found = story_candidates(conn, keys, since)
+        stories = {story for _id, story, _sig in found}
+    assert len(found) == STORY_CANDIDATES < 70
+    assert len(stories) == 1
+    seed(engine, [("Late outlet", "Brigades move, late", WIRE)])
+    with session_factory(engine)() as s:
+        late = s.scalars(select(ArticleRow.story_id).order_by(ArticleRow.id.desc())).first()
+    assert late in stories

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-import httpcore
 import httpx
 
 from monitor.errors import FetchError
 from monitor.feeds.hosts import HostLimiter
 from monitor.feeds.netguard import GuardedBackend
+from monitor.feeds.pool import LinearPool, QuickBackend
 
 MAX_REDIRECTS = 5
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -188,15 +188,17 @@ def make_client(
     (``guarded=True``: connects only to public addresses or ``allowed`` host[:port]s)."""
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    if guarded:
-        # httpx has no public hook for the network backend; its httpcore pool has one.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(allowed),
-        )
+    # httpx has no public hook for the pool; the transport's own is replaced by one with a
+    # linear bookkeeping pass, and for pages with the guarded network backend.
+    transport._pool = LinearPool(
+        ssl_context=(
+            ssl.create_default_context() if guarded else httpx.create_ssl_context(trust_env=False)
+        ),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedBackend(allowed) if guarded else QuickBackend(),
+    )
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
         transport=transport,

@@ -14,23 +14,16 @@ import httpcore
 
 from monitor.errors import BlockedDestination
 from monitor.feeds.guard import is_public
+from monitor.feeds.pool import QuickBackend
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
+class GuardedBackend(QuickBackend):
     def __init__(self, allowed: Iterable[str] = ()) -> None:
-        self._inner = httpcore.AnyIOBackend()
+        super().__init__()
         self.allowed = set(allowed)  # "host:port" or "host"; the operator's and the feeds'
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        address = await self._checked_address(host.lower(), port)
-        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+    async def _address(self, host: str, port: int) -> str:
+        return await self._checked_address(host.lower(), port)
 
     async def _checked_address(self, host: str, port: int) -> str:
         try:
@@ -55,6 +48,3 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
         raise BlockedDestination(path, "blocked destination: unix sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)

@@ -36,6 +36,10 @@ _ARTICLES = cast(Table, ArticleRow.__table__)
 _HITS = cast(Table, HitRow.__table__)
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
 _STORY_KEYS = cast(Table, StoryKeyRow.__table__)
+# Articles compared in full when grouping a new one: those sharing the most band keys. A
+# boilerplate lead shared by thousands of articles would otherwise mean unpacking and
+# comparing thousands of signatures for every article stored.
+STORY_CANDIDATES = 50
 
 
 @dataclass(frozen=True)
@@ -164,18 +168,28 @@ def _story_of(
         return None, []
     keys = band_keys(sig)
     since = utcnow() - timedelta(seconds=window)
-    a, k = _ARTICLES.c, _STORY_KEYS.c
-    candidates = conn.execute(
-        select(a.id, a.story_id, a.signature)
-        .join(_STORY_KEYS, k.article_id == a.id)
-        .where(k.key.in_(keys), k.created_at >= since)
-        .distinct()
-    ).all()
     best, story = threshold, None
-    for other_id, other_story, other_sig in candidates:
+    for other_id, other_story, other_sig in story_candidates(conn, keys, since):
         if other_sig and (score := similarity(sig, unpack(other_sig))) >= best:
             best, story = score, other_story or other_id
     return story, keys
+
+
+def story_candidates(
+    conn: Connection, keys: Sequence[str], since: datetime
+) -> Sequence[tuple[int, int | None, bytes | None]]:
+    """(id, story, signature) of the recent articles sharing the most band keys."""
+    a, k = _ARTICLES.c, _STORY_KEYS.c
+    shared = (
+        select(k.article_id, func.count().label("shared"))
+        .where(k.key.in_(keys), k.created_at >= since)
+        .group_by(k.article_id)
+        .order_by(func.count().desc(), k.article_id.desc())
+        .limit(STORY_CANDIDATES)
+        .subquery()
+    )
+    query = select(a.id, a.story_id, a.signature).join(shared, shared.c.article_id == a.id)
+    return [(i, story, sig) for i, story, sig in conn.execute(query)]
 
 
 def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:
