@@ -35,6 +35,9 @@ class FeedRef:
     highest: float = 3600.0
     poll_interval: float | None = None
     error_count: int = 0
+    # When a scheduler claimed it: the next poll is counted from here, not from the end of
+    # this one, so a feed polled every 30 s is polled every 30 s, not every 30 + poll time.
+    claimed_at: datetime | None = None
 
     @property
     def address(self) -> str:

@@ -213,6 +213,7 @@ def _failed(svc: Services, feed: FeedRef, exc: StageError) -> PollReport:
 
 
 def _record(svc: Services, feed: FeedRef, outcome: repo.PollOutcome) -> None:
+    outcome = replace(outcome, started=feed.claimed_at)
     with svc.sessions.begin() as session:
         change = repo.record_poll(session, feed.id, outcome, svc.config.feed_down_after)
     if change == "down":

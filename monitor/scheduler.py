@@ -33,7 +33,7 @@ from monitor.store import repository as repo
 from monitor.store.maintenance import run_retention
 from monitor.workers import worker_id
 
-TICK_SECONDS = 2.0
+TICK_SECONDS = 1.0
 DELIVERY_INTERVAL = 30.0
 DELIVERY_BUDGET = 20.0  # seconds one delivery pass may take before the next pass goes on
 log = logging.getLogger(__name__)

@@ -192,6 +192,27 @@ def test_claimed_feeds_are_leased_and_hosts_limited(engine) -> None:  # type: ig
     assert sorted(f.name for f in later) == ["a", "b", "d"]
 
 
+def test_the_next_poll_is_counted_from_the_claim_not_from_the_end(engine) -> None:  # type: ignore[no-untyped-def]
+    """A feed polled every 30 s whose poll took 5 s is due 30 s after it was claimed (else
+    every poll's length and the tick's wait would add to the period, and to alert latency);
+    a poll longer than the interval makes the next one due at once."""
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        repo.sync_feeds(s, feeds("a"))
+    claimed_at = datetime.now(UTC) - timedelta(seconds=5)
+    with sessions.begin() as s:
+        [feed] = repo.claim_due_feeds(s, claimed_at, 10, "w1", 60, per_host=2)
+    assert feed.claimed_at == claimed_at
+    with sessions.begin() as s:
+        repo.record_poll(s, feed.id, repo.PollOutcome(200, 30.0, started=feed.claimed_at))
+        due = s.get_one(FeedRow, feed.id).next_check_at
+    assert due == claimed_at + timedelta(seconds=30)
+    with sessions.begin() as s:
+        repo.record_poll(s, feed.id, repo.PollOutcome(200, 2.0, started=feed.claimed_at))
+        due = s.get_one(FeedRow, feed.id).next_check_at
+    assert claimed_at + timedelta(seconds=5) <= due <= datetime.now(UTC)
+
+
 def test_a_claim_waiting_on_a_lock_gives_up(postgres_url: str) -> None:
     # PostgreSQL only: SQLite has one process and no advisory locks, nothing to wait on.
     engine = make_engine(postgres_url)

@@ -261,6 +261,13 @@ async def _send_one(
         return False
     with sessions.begin() as session:
         repo.mark_sent(session, alert.delivery_id)
+    log.info(
+        "alert %s sent to %s: rule %s, article %s",
+        alert.delivery_id,
+        alert.channel,
+        alert.rule_id,
+        alert.article_id,
+    )
     report.sent += 1
     metrics.DELIVERIES.labels(channel=alert.channel, outcome="sent").inc()
     return True

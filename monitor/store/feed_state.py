@@ -4,7 +4,7 @@ next check, error count, health)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -166,7 +166,7 @@ def claim_due_feeds(
             continue
         busy[row.host] = busy.get(row.host, 0) + 1
         row.lease_owner, row.lease_until = worker, now + timedelta(seconds=lease)
-        claimed.append(_feed_ref(row))
+        claimed.append(replace(_feed_ref(row), claimed_at=now))
         if len(claimed) >= limit:
             break
     return claimed
@@ -191,9 +191,17 @@ class PollOutcome:
     moved_to: str | None = None
     poll_interval: float | None = None
     warning: str | None = None  # a malformed feed read anyway: what was wrong
+    started: datetime | None = None  # the next poll is due ``next_in`` after this (else now)
 
 
 HealthChange = str  # "down" or "recovered"
+
+
+def _next_check(outcome: PollOutcome, now: datetime) -> datetime | None:
+    if not outcome.next_in:
+        return None
+    due = (outcome.started or now) + timedelta(seconds=outcome.next_in)
+    return max(due, now)  # a poll longer than the interval: the next one starts at once
 
 
 def record_poll(
@@ -207,7 +215,7 @@ def record_poll(
     row.lease_owner = row.lease_until = None
     row.last_checked_at = now
     row.last_status = outcome.status
-    row.next_check_at = now + timedelta(seconds=outcome.next_in) if outcome.next_in else None
+    row.next_check_at = _next_check(outcome, now)
     if outcome.gone:
         row.disabled_reason = outcome.error or "gone"
     if outcome.error is not None:
