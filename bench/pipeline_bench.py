@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pipeline_bench.py                 # 1,000 feeds x 10 items
     .venv/bin/python bench/pipeline_bench.py --feeds 100     # a quicker look
+    .venv/bin/python bench/pipeline_bench.py --parts cold --backends sqlite --repeat 1
 
 Everything runs on 127.0.0.1: a feed farm (bench/farm.py) with server latency (feeds
 0.1 s, pages 0.2 s, as a news site's CDN and origin answer), a webhook sink, and the real
@@ -245,6 +246,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--concurrency", default="10,25,50,100", help="warm-cycle sweep")
+    parser.add_argument("--repeat", type=int, default=3, help="cold cycles per database")
     parser.add_argument(
         "--parts", default="cold,warm,latency,sequential", help="what to measure (cold first)"
     )
@@ -272,24 +274,31 @@ def main() -> None:
         )
     )
     for backend in args.backends.split(","):
-        servers.call(farm.reset)
-        sink.received.clear()
-        time.sleep(0.5)
-        env = setup(workdir, farm, sink, args.feeds) | {
-            "MONITOR_DATABASE_URL": fresh_database(backend, workdir)
-        }
+        cycles, walls, peaks = [], [], []
+        for _ in range(args.repeat):  # the same cold cycle again, from an empty database
+            servers.call(farm.reset)
+            sink.received.clear()
+            time.sleep(0.5)
+            env = setup(workdir, farm, sink, args.feeds) | {
+                "MONITOR_DATABASE_URL": fresh_database(backend, workdir)
+            }
+            wall, cycle, peak = timed(env, ["run", "--once"])
+            cycles, walls, peaks = [*cycles, cycle], [*walls, wall], [*peaks, peak]
         url = env["MONITOR_DATABASE_URL"]
-        wall, cycle, peak = timed(env, ["run", "--once"])
         articles = scalar(url, "SELECT count(*) FROM articles")
+        cycle, wall = statistics.median(cycles), statistics.median(walls)
+        spread = f", {min(cycles):.0f}-{max(cycles):.0f} s over {len(cycles)} runs" * (
+            len(cycles) > 1
+        )
         rows.append(
             (
                 f"cold cycle {args.feeds} x {args.items}",
                 backend,
-                f"{cycle:.1f} s ({wall:.1f} s with start-up), {articles} articles, "
-                f"{articles / cycle:.0f} articles/s "
+                f"{cycle:.1f} s median{spread} ({wall:.1f} s with start-up), "
+                f"{articles} articles, {articles / cycle:.0f} articles/s "
                 f"({articles / cycle / all_cores:.2f} of the pipeline's call alone, "
                 f"{articles / cycle / plain_all:.2f} of `extract` defaults), "
-                f"peak RSS {peak / 2**20:.0f} MB",
+                f"peak RSS {max(peaks) / 2**20:.0f} MB",
             )
         )
         if "warm" in parts:
