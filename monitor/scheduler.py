@@ -3,11 +3,13 @@
 One "tick" job (every TICK_SECONDS; coalesce, max_instances=1, explicit misfire grace)
 starts a poll for every feed whose next check has come. Each poll is its own task, so a
 slow or hung poll holds up nothing else; a feed is never polled twice at once. The next
-check of each feed is kept on its row (interval, adaptive pace, backoff, Retry-After), so
-after downtime every feed gets one catch-up poll, not one per missed interval.
+check of each feed is kept on its row (interval, adaptive pace, backoff, Retry-After),
+counted from when the poll was claimed, so after downtime every feed gets one catch-up
+poll, not one per missed interval.
 
 SIGTERM/SIGINT stop new work; polls in flight get the shutdown grace to finish, then are
-cancelled. Each article is written in its own transaction, so nothing is left half-written.
+cancelled. A poll's new articles are written in one transaction, so nothing is left
+half-written.
 """
 
 from __future__ import annotations
