@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import socket
@@ -204,3 +205,74 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.0
             return False
 
     assert wait_for(up, timeout=timeout), proc.stderr.read1().decode() if proc.stderr else ""
+
+
+class KeepAliveServer:
+    """HTTP/1.1 with keep-alive on raw asyncio streams; counts connections, open and
+    total. ``hang_up``: close every connection after its first answer, unannounced."""
+
+    def __init__(self, hang_up: bool = False, delay: float = 0.0) -> None:
+        self.hang_up, self.delay = hang_up, delay
+        self.accepted = self.open = self.peak = 0
+        self.port = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self._server, self.port = server, server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.close()
+
+    def stop(self) -> None:
+        async def shut() -> None:
+            assert self._server is not None
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            await asyncio.sleep(0.05)
+            self._loop.stop()
+
+        asyncio.run_coroutine_threadsafe(shut(), self._loop)
+        self._thread.join(5)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self._writers.add(writer)
+        self.open += 1
+        self.peak = max(self.peak, self.open)
+        try:
+            while (await reader.readuntil(b"\r\n\r\n")) and not writer.is_closing():
+                await asyncio.sleep(self.delay)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                if self.hang_up:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open -= 1
+            self._writers.discard(writer)
+            writer.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+
+@contextmanager
+def keep_alive_servers(count: int, **options: object) -> Iterator[list[KeepAliveServer]]:
+    started = [KeepAliveServer(**options) for _ in range(count)]  # type: ignore[arg-type]
+    for server in started:
+        server._thread.start()
+        server._ready.wait(5)
+    try:
+        yield started
+    finally:
+        for server in started:
+            server.stop()

@@ -18,7 +18,8 @@ import httpx
 from monitor.errors import FetchError
 from monitor.feeds.hosts import HostLimiter
 from monitor.feeds.netguard import GuardedBackend
-from monitor.feeds.pool import LinearPool, QuickBackend
+from monitor.feeds.pool import LinearPool
+from monitor.feeds.streams import QuickBackend
 
 MAX_REDIRECTS = 5
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})

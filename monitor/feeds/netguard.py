@@ -14,7 +14,7 @@ import httpcore
 
 from monitor.errors import BlockedDestination
 from monitor.feeds.guard import is_public
-from monitor.feeds.pool import QuickBackend
+from monitor.feeds.streams import QuickBackend
 
 
 class GuardedBackend(QuickBackend):

@@ -10,25 +10,15 @@ ones. Behaviour is upstream's otherwise, except that ``max_keepalive_connections
 bounds idle connections (upstream compares it with all connections, which is that
 pull request's first bug).
 
-The pass also asks every idle connection whether its socket is readable (the server hung
-up); through anyio that builds a dict of socket attributes and calls getpeername each
-time. ``QuickBackend``'s streams keep their socket and poll it directly.
-
-httpcore is pinned (constraints.txt); tests/test_pool.py drives real requests through
-both: several hosts, keep-alive, a full pool, a server that hangs up.
+httpcore is pinned (constraints.txt); tests/test_pool.py drives real requests through it:
+several hosts, keep-alive, a full pool.
 """
 
 from __future__ import annotations
 
-import socket
-import ssl
-from collections.abc import Iterable
-from typing import Any
-
 import httpcore
 from httpcore._async.connection_pool import AsyncPoolRequest
 from httpcore._async.interfaces import AsyncConnectionInterface
-from httpcore._utils import is_socket_readable
 
 
 class LinearPool(httpcore.AsyncConnectionPool):
@@ -59,12 +49,10 @@ class LinearPool(httpcore.AsyncConnectionPool):
                 closing.append(connection)
             else:
                 kept.append(connection)
-        surplus = sum(c.is_idle() for c in kept) - self._max_keepalive_connections
-        if surplus > 0:
-            for connection in [c for c in kept if c.is_idle()][:surplus]:
-                kept.remove(connection)
-                closing.append(connection)
-        self._connections = kept
+        idle = [c for c in kept if c.is_idle()]
+        surplus = idle[: max(0, len(idle) - self._max_keepalive_connections)]
+        closing += surplus
+        self._connections = [c for c in kept if c not in surplus]
         return closing
 
     def _make_room(
@@ -86,66 +74,3 @@ class LinearPool(httpcore.AsyncConnectionPool):
         connection = self.create_connection(request.request.url.origin)
         self._connections.append(connection)
         return connection
-
-
-class QuickBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's own backend (anyio) with streams that answer "is_readable" quickly."""
-
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        address = await self._address(host, port)
-        stream = await self._inner.connect_tcp(
-            address, port, timeout, local_address, socket_options
-        )
-        return _Stream(stream, stream.get_extra_info("socket"))
-
-    async def _address(self, host: str, port: int) -> str:
-        """Where to connect for ``host``: the host itself (a subclass may check it)."""
-        return host
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_unix_socket(path, timeout, socket_options)
-        return _Stream(stream, stream.get_extra_info("socket"))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _Stream(httpcore.AsyncNetworkStream):
-    def __init__(self, inner: httpcore.AsyncNetworkStream, sock: socket.socket | None) -> None:
-        self._inner = inner
-        self._socket = sock
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        tls = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return _Stream(tls, self._socket)
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return is_socket_readable(self._socket)
-        return self._inner.get_extra_info(info)

@@ -85,17 +85,16 @@ def claim_due(
     firsts = _story_firsts(session, rows)
     found = {}
     for d, h, a, f in rows:
-        first = firsts.get((a.story_id, h.rule_id, d.channel))
-        headline = first[2] if first and first[0] < d.id and first[1] != a.id else None
-        found[d.id] = _alert(d, h, a, f, headline)
+        first_id, headline = firsts.get((a.story_id, h.rule_id, d.channel), (d.id, None))
+        found[d.id] = _alert(d, h, a, f, headline if first_id < d.id else None)
     return [found[i] for i in ids]  # in the claim's order: most severe first
 
 
 StoryKey = tuple[int | None, str, str]  # (story, rule, channel)
 
 
-def _story_firsts(session: Session, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, int, str]]:
-    """For each (story, rule, channel) of a claimed batch: (delivery id, article id, title) of
+def _story_firsts(session: Session, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, str]]:
+    """For each (story, rule, channel) of a claimed batch: (delivery id, headline) of
     the story's first delivery that was or will be told. One query per batch: a story
     reported by thousands of outlets made one query per alert the drain's whole cost."""
     keys = {(a.story_id, h.rule_id, d.channel) for d, h, a, _f in rows if a.story_id is not None}
@@ -117,14 +116,14 @@ def _story_firsts(session: Session, rows: Sequence[Any]) -> dict[StoryKey, tuple
     )
     query = (
         select(firsts.c.story_id, firsts.c.rule_id, firsts.c.channel, firsts.c.first)
-        .add_columns(ArticleRow.id, ArticleRow.title)
+        .add_columns(ArticleRow.title)
         .join(DeliveryRow, DeliveryRow.id == firsts.c.first)
         .join(HitRow, HitRow.id == DeliveryRow.hit_id)
         .join(ArticleRow, ArticleRow.id == HitRow.article_id)
     )
     return {
-        (story, rule, channel): (first, article, title)
-        for story, rule, channel, first, article, title in session.execute(query)
+        (story, rule, channel): (first, title)
+        for story, rule, channel, first, title in session.execute(query)
         if (story, rule, channel) in keys
     }
 
