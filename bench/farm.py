@@ -79,6 +79,17 @@ class Farm:
         }
         self._version = dict.fromkeys(range(self.feeds), 0)
         self.published: dict[str, float] = {}  # title -> time.time() it appeared
+        self._pages: dict[tuple[int, int], bytes] = {}
+        self._feeds: dict[tuple[int, int], bytes] = {}
+
+    def render(self) -> None:
+        """Render every page and feed now: the farm stands in for servers on other machines,
+        so while a benchmark runs it should only send bytes, not build pages on the cores
+        being measured."""
+        for f in range(self.feeds):
+            self.feed_xml(f)
+            for j in range(len(self._items[f])):
+                self.page_html(f, j)
 
     def _item(self, rng: random.Random, f: int, j: int, when: datetime) -> Item:
         paras = rng.sample(self._paras, rng.randint(6, 12))
@@ -95,10 +106,17 @@ class Farm:
         return f"http://127.0.0.1:{self.port}/f/{f}.xml"
 
     def page_html(self, f: int, j: int) -> bytes:
-        item = self._items[f][len(self._items[f]) - 1 - j]
-        return _page(item, f, j, self._paras)
+        if (f, j) not in self._pages:
+            item = self._items[f][len(self._items[f]) - 1 - j]
+            self._pages[f, j] = _page(item, f, j, self._paras)
+        return self._pages[f, j]
 
     def feed_xml(self, f: int) -> bytes:
+        if (f, self._version[f]) not in self._feeds:
+            self._feeds[f, self._version[f]] = self._feed_xml(f)
+        return self._feeds[f, self._version[f]]
+
+    def _feed_xml(self, f: int) -> bytes:
         entries = []
         items = self._items[f]
         for k, item in enumerate(items):
@@ -268,6 +286,14 @@ class Servers:
 
     def call(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
         self.loop.call_soon_threadsafe(fn, *args)
+
+    def run(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
+        """``fn(*args)`` on the servers' loop, waiting until it is done."""
+
+        async def call() -> None:
+            fn(*args)
+
+        asyncio.run_coroutine_threadsafe(call(), self.loop).result()
 
     async def _farm_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async def answer(path: str, headers: dict[str, str], body: bytes) -> bytes:

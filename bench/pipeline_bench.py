@@ -279,6 +279,7 @@ def main() -> None:
             servers.call(farm.reset)
             sink.received.clear()
             time.sleep(0.5)
+            servers.run(farm.render)
             env = setup(workdir, farm, sink, args.feeds) | {
                 "MONITOR_DATABASE_URL": fresh_database(backend, workdir)
             }

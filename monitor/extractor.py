@@ -4,6 +4,12 @@ trafilatura is CPU-bound and has no timeout; a hostile page can make it run long
 allocate without end. Each worker is a process with an address-space limit, handling one
 page at a time; a page that takes longer than the timeout kills its worker (a new one takes
 its place) and fails alone as ``extraction_failed``. The service never blocks on one page.
+
+Workers run at a lower scheduling priority (``WORKER_NICENESS``) than the service process:
+extraction is batch work that can take whatever CPU is left, while the event loop (fetch
+deadlines, storing, alerts, the health endpoint) must get a core as soon as it needs one.
+Left equal, the service process falls behind the extractors during a cold cycle and then
+stores their backlog alone on one core while the other idles.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import queue
 import resource
 import threading
@@ -23,6 +30,7 @@ from monitor.errors import ExtractError
 from monitor.extract import ExtractedPage, extract_page
 
 log = logging.getLogger(__name__)
+WORKER_NICENESS = 5
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["monitor.extract"])  # workers start warm
 
@@ -30,6 +38,7 @@ _CONTEXT.set_forkserver_preload(["monitor.extract"])  # workers start warm
 def _work(conn: Connection, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.nice(WORKER_NICENESS)
     while True:
         try:
             job = conn.recv()

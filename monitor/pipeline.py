@@ -5,7 +5,8 @@ This module owns the order of the stages and what a failure in each means:
   the feed backs off, other feeds go on; 410 Gone disables the feed;
 - an article page cannot be fetched, is refused by the SSRF guard, or yields no text in
   time: the article is matched on the feed's own text and the reason is stored with it;
-- alerts (notify) are side effects of stored hits only, sent afterwards by ``deliver_due``.
+- alerts (notify) are side effects of stored hits only, sent afterwards by ``deliver_due``
+  (in a cycle, every few seconds while the feeds are polled, and at the end).
 The feed's validators (ETag, Last-Modified, body hash) are saved only after its new
 articles are stored, so a crash mid-poll means the next poll sees the same items again
 (and the unique keys skip them).
@@ -14,6 +15,7 @@ articles are stored, so a crash mid-poll means the next poll sees the same items
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 PAGE_CONCURRENCY = 4
+CYCLE_DELIVERY_INTERVAL = 2.0  # seconds between outbox drains during `monitor run --once`
 Extract = Callable[[bytes, str | None], Awaitable[ExtractedPage | None]]
 
 
@@ -344,26 +347,16 @@ def _log_poll(feed: FeedRef, report: PollReport) -> None:
         "note": report.note,
     }
     if report.error:
-        log.warning(
-            "poll %s failed after %.2fs: %s",
-            report.feed,
-            report.seconds,
-            report.error,
-            extra={"poll": fields},
-        )
-    else:
-        log.info(
-            "poll %s: status=%s items=%d new=%d hits=%d skipped=%d %.2fs%s",
-            report.feed,
-            report.status,
-            report.items,
-            report.new,
-            report.hits,
-            report.skipped,
-            report.seconds,
-            f" ({report.note})" if report.note else "",
-            extra={"poll": fields},
-        )
+        failed = (report.feed, report.seconds, report.error)
+        log.warning("poll %s failed after %.2fs: %s", *failed, extra={"poll": fields})
+        return
+    note = f" ({report.note})" if report.note else ""
+    log.info(
+        "poll %s: status=%s items=%d new=%d hits=%d skipped=%d %.2fs%s",
+        *(report.feed, report.status, report.items, report.new, report.hits, report.skipped),
+        *(report.seconds, note),
+        extra={"poll": fields},
+    )
 
 
 async def poll_safely(svc: Services, feed: FeedRef) -> PollReport:
@@ -376,13 +369,35 @@ async def poll_safely(svc: Services, feed: FeedRef) -> PollReport:
 
 
 async def run_cycle(svc: Services, feeds: Sequence[FeedRef]) -> CycleReport:
-    """Poll every feed once (bounded concurrency), then send every due alert."""
+    """Poll every feed once (bounded concurrency), sending due alerts meanwhile and every
+    one still due at the end."""
     limit = asyncio.Semaphore(svc.config.fetch.concurrency)
 
     async def one(feed: FeedRef) -> PollReport:
         async with limit:
             return await poll_safely(svc, feed)
 
-    polls = list(await asyncio.gather(*(one(f) for f in feeds)))
-    delivery = await deliver_due(svc.sessions, svc.sender)
-    return CycleReport(polls=polls, delivery=delivery)
+    polled = asyncio.Event()
+    sending = asyncio.create_task(_deliver_until(svc, polled))
+    try:
+        polls = list(await asyncio.gather(*(one(f) for f in feeds)))
+    except BaseException:
+        sending.cancel()
+        raise
+    polled.set()
+    return CycleReport(polls=polls, delivery=await sending)
+
+
+async def _deliver_until(svc: Services, polled: asyncio.Event) -> DeliveryReport:
+    """Drain the outbox every ``CYCLE_DELIVERY_INTERVAL`` seconds until the polls are done,
+    then once more. Not only at the end: on a long cold cycle the first alerts reach the
+    desk within seconds, and the routing of thousands of alerts (folded into stories,
+    digested) is not left to run alone on one core after the extraction is over."""
+    report = DeliveryReport()
+    while True:
+        last = polled.is_set()
+        report.add(await deliver_due(svc.sessions, svc.sender))
+        if last:
+            return report
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(polled.wait(), CYCLE_DELIVERY_INTERVAL)

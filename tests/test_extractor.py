@@ -1,11 +1,12 @@
 import asyncio
+import os
 import time
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import ExtractError
-from monitor.extractor import ExtractorPool
+from monitor.extractor import WORKER_NICENESS, ExtractorPool
 from tests.content import TROOPS_TEXT, page
 
 
@@ -56,6 +57,19 @@ def test_workers_run_under_an_address_space_limit() -> None:
     limits = asyncio.run(go())
     line = next(line for line in limits.splitlines() if line.startswith("Max address space"))
     assert str(1536 * 1024 * 1024) in line
+
+
+def test_workers_yield_the_cpu_to_the_service() -> None:
+    async def go() -> list[int]:
+        pool = ExtractorPool(2, 10, 1024).start()
+        try:
+            await asyncio.gather(*(pool.extract(page("T", TROOPS_TEXT), None) for _ in range(4)))
+            return [os.getpriority(os.PRIO_PROCESS, w.process.pid) for w in pool._all]
+        finally:
+            pool.close()
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert asyncio.run(go()) == [min(19, ours + WORKER_NICENESS)] * 2
 
 
 def test_workers_go_on_while_the_event_loop_is_busy() -> None:

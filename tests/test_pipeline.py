@@ -1,4 +1,5 @@
 import asyncio
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from monitor.store.db import make_engine, session_factory
 from monitor.store.models import ArticleRow, HitRow
 from tests.conftest import REPO
 from tests.content import TROOPS_TEXT, Item, page, rss
-from tests.servers import HTTPServer, Route, http_server
+from tests.servers import HTTPServer, Route, http_server, wait_for
 from tests.site import Site, news_site
 
 
@@ -211,3 +212,35 @@ def test_an_article_the_database_refuses_is_skipped_alone(
         engine.dispose()
     assert poll.error is None and poll.new == 1
     assert set(stored) == {"Quiet day", "__hits__"}
+
+
+def test_alerts_go_out_while_slow_feeds_are_still_polled(database_url: str, tmp_path: Path) -> None:
+    """A cycle drains the outbox as it goes: one slow feed does not hold back the alert of
+    an article another feed already delivered."""
+    with http_server() as site, http_server() as hook:
+        troops = Item("Troops moved to the Belarus border", site.url("/a/0"), "x")
+        site.routes["/fast.xml"] = Route(rss("Fast", [troops]))
+        site.routes["/a/0"] = Route(page("Troops", TROOPS_TEXT))
+        site.routes["/slow.xml"] = Route(rss("Slow", []), delay=12)
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(
+            f"feeds:\n  - name: Fast\n    url: {site.url('/fast.xml')}\n"
+            f"  - name: Slow\n    url: {site.url('/slow.xml')}\n"
+        )
+        config = Config(
+            database_url=database_url,
+            feeds_path=feeds,
+            rules_dir=REPO / "rules",
+            channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
+        )
+        reports: list[CycleReport] = []
+        running = threading.Thread(target=lambda: reports.append(cycle(config)))
+        running.start()
+        alerted = wait_for(hook.posted_json, timeout=10)
+        cycle_running = running.is_alive()
+        running.join(60)
+
+    assert alerted and cycle_running, "no alert while the slow feed was being polled"
+    report = reports[0]
+    assert {p.feed: p.error for p in report.polls} == {"Fast": None, "Slow": None}
+    assert report.delivery.sent == len(hook.posted_json()) >= 1

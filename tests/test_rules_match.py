@@ -1,3 +1,4 @@
+import pickle
 from pathlib import Path
 
 from monitor.entities import Document, Severity
@@ -5,7 +6,7 @@ from monitor.rules import compile_rules
 from monitor.rules.build import build_tree
 from monitor.rules.match import snippet
 from monitor.rules.model import MatchBlock
-from monitor.rules.tree import Rule
+from monitor.rules.tree import Pattern, Rule, Term
 
 
 def make(rule_id: str, block: dict[str, object], notify: tuple[str, ...] = ("default",)) -> Rule:
@@ -190,3 +191,12 @@ def test_near_with_alternatives_in_yaml_and_query(tmp_path: Path) -> None:
         assert fired([r], "Russia announces a new mobilization wave") == {"r"}
         assert fired([r], "Conscripts in Belarus") == {"r"}
         assert fired([r], "Russia said on Monday that after many long talks, conscripts") == set()
+
+
+def test_a_term_keeps_its_hash_but_a_copy_computes_its_own() -> None:
+    term = Term("troops", (Pattern((("troops", False),)),))
+    twin = Term("troops", (Pattern((("troops", False),)),))
+    assert hash(term) == hash(twin) and {term: 1}[twin] == 1
+    copied = pickle.loads(pickle.dumps(term))  # string hashes differ between processes
+    assert "_hash" not in copied.__dict__
+    assert copied == term and hash(copied) == hash(term)

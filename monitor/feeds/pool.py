@@ -28,11 +28,13 @@ class LinearPool(httpcore.AsyncConnectionPool):
         if not queued:
             return closing
         available = [c for c in self._connections if c.is_available()]
+        full = False  # no room for a new connection: later requests can only share one
         for request in queued:
             origin = request.request.url.origin
             connection = next((c for c in available if c.can_handle_request(origin)), None)
-            if connection is None:
+            if connection is None and not full:
                 connection = self._make_room(request, closing, available)
+                full = connection is None
             if connection is not None:
                 request.assign_to_connection(connection)
         return closing

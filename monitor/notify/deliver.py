@@ -68,6 +68,16 @@ class DeliveryReport:
     folded: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count another drain's outcomes in this report."""
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.held += other.held
+        self.to_digest += other.to_digest
+        self.folded += other.folded
+        self.errors += other.errors
+
 
 class Sender:
     """Turns alerts and digests into messages on channels."""
@@ -291,11 +301,11 @@ def _route(
     asked: set[str] = set()
     limited: list[str] = []  # channels whose rate-limit notice is ours to send
     with sessions.begin() as session:
+        repo.set_statuses(
+            session,
+            [repo.Routing(a.delivery_id, ROUTED[d.action], d.reason, d.until) for a, d in routes],
+        )
         for alert, decision in routes:
-            status = ROUTED[decision.action]
-            repo.set_status(
-                session, alert.delivery_id, status, decision.reason, retry_at=decision.until
-            )
             if decision.reason == "rate limited" and alert.channel not in asked:
                 asked.add(alert.channel)
                 if repo.first_notice(session, alert.channel, "rate_limited", hour):

@@ -51,6 +51,20 @@ class Term:
     field: Field = "any"
     weight: float = 1.0
 
+    def __hash__(self) -> int:
+        # Terms key the matcher's tables and are looked up several times per rule and
+        # article; the generated hash would walk every pattern's parts each time.
+        try:
+            return self.__dict__["_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            value = hash((self.text, self.patterns, self.field, self.weight))
+            object.__setattr__(self, "_hash", value)
+            return value
+
+    def __getstate__(self) -> dict[str, object]:
+        # string hashes differ between processes: a copied term computes its own
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
 
 @dataclass(frozen=True)
 class Group:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -40,6 +40,33 @@ _STORY_KEYS = cast(Table, StoryKeyRow.__table__)
 # boilerplate lead shared by thousands of articles would otherwise mean unpacking and
 # comparing thousands of signatures for every article stored.
 STORY_CANDIDATES = 50
+
+# The statements run for every stored article, built once: building a statement (and its
+# cache key) per article cost more than running it. Values are bound at execution.
+_NEW_ARTICLE = {
+    "postgresql": postgresql_insert(_ARTICLES).on_conflict_do_nothing().returning(_ARTICLES.c.id),
+    "sqlite": sqlite_insert(_ARTICLES).on_conflict_do_nothing().returning(_ARTICLES.c.id),
+}
+_OWN_STORY = (
+    update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article")).values(story_id=_ARTICLES.c.id)
+)
+_NEW_KEYS = insert(_STORY_KEYS)
+_NEW_HITS = insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True)
+_NEW_DELIVERIES = insert(_DELIVERIES)
+_SHARED = (
+    select(_STORY_KEYS.c.article_id, func.count().label("shared"))
+    .where(
+        _STORY_KEYS.c.key.in_(bindparam("keys", expanding=True)),
+        _STORY_KEYS.c.created_at >= bindparam("since"),
+    )
+    .group_by(_STORY_KEYS.c.article_id)
+    .order_by(func.count().desc(), _STORY_KEYS.c.article_id.desc())
+    .limit(STORY_CANDIDATES)
+    .subquery()
+)
+_CANDIDATES = select(_ARTICLES.c.id, _ARTICLES.c.story_id, _ARTICLES.c.signature).join(
+    _SHARED, _SHARED.c.article_id == _ARTICLES.c.id
+)
 
 
 @dataclass(frozen=True)
@@ -86,48 +113,39 @@ def store_article(
     canonical URL). ``stories`` is (window seconds, similarity): an article close enough to
     one stored within the window joins that article's story.
 
-    Every statement here is Core, run on the session's connection: the ORM's execution path
-    (and its bulk path) cost more than the statements themselves on a cold cycle, and none of
-    these rows is read back as an object."""
+    Every statement here is Core, built once, run on the session's connection: the ORM's
+    execution path (and its bulk path) cost more than the statements themselves on a cold
+    cycle, and none of these rows is read back as an object."""
     conn = session.connection()
     doc = article.document
     sig = article.signature or None
     story, keys = _story_of(conn, sig, *stories)
-    article_id = _insert_new(
-        conn,
-        feed_id=article.feed_id,
-        guid=article.guid,
-        url=article.url,
-        canonical_url=article.canonical_url,
-        url_hash=url_hash(article.canonical_url),
-        title=doc.title,
-        text=doc.text,
-        text_source=article.text_source,
-        text_note=article.text_note,
-        language=doc.language,
-        published_at=article.published,
-        signature=pack(sig) if sig else None,
-        story_id=story,
-    )
+    values = {
+        "feed_id": article.feed_id,
+        "guid": article.guid,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "url_hash": url_hash(article.canonical_url),
+        "title": doc.title,
+        "text": doc.text,
+        "text_source": article.text_source,
+        "text_note": article.text_note,
+        "language": doc.language,
+        "published_at": article.published,
+        "signature": pack(sig) if sig else None,
+        "story_id": story,
+    }
+    # ON CONFLICT DO NOTHING: one statement, no savepoint; no row when the article is
+    # already stored (same feed and guid, or same canonical URL).
+    article_id: int | None = conn.execute(_NEW_ARTICLE[conn.dialect.name], values).scalar()
     if article_id is None:
         return None
     if story is None:  # a story of its own, named after its first article
-        conn.execute(
-            update(_ARTICLES).where(_ARTICLES.c.id == article_id).values(story_id=article_id)
-        )
+        conn.execute(_OWN_STORY, {"article": article_id})
     if keys:
-        conn.execute(insert(_STORY_KEYS), [{"key": k, "article_id": article_id} for k in keys])
+        conn.execute(_NEW_KEYS, [{"key": k, "article_id": article_id} for k in keys])
     _insert_hits(conn, article_id, hits, channels)
     return article_id
-
-
-def _insert_new(conn: Connection, **values: object) -> int | None:
-    """INSERT .. ON CONFLICT DO NOTHING: one statement, no savepoint; None when the article
-    is already stored (same feed and guid, or same canonical URL)."""
-    insert_into = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    query = insert_into(_ARTICLES).values(**values).on_conflict_do_nothing()
-    found: int | None = conn.execute(query.returning(_ARTICLES.c.id)).scalar()
-    return found
 
 
 def _insert_hits(
@@ -148,15 +166,14 @@ def _insert_hits(
         }
         for hit in hits
     ]
-    returning = insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True)
-    ids = conn.execute(returning, rows).scalars()
+    ids = conn.execute(_NEW_HITS, rows).scalars()
     deliveries = [
         {"hit_id": hit_id, "channel": channel, "status": "pending", "attempts": 0}
         for hit_id, hit in zip(ids.all(), hits, strict=True)
         for channel in dict.fromkeys(channels(hit))
     ]
     if deliveries:
-        conn.execute(insert(_DELIVERIES), deliveries)
+        conn.execute(_NEW_DELIVERIES, deliveries)
 
 
 def _story_of(
@@ -179,17 +196,8 @@ def story_candidates(
     conn: Connection, keys: Sequence[str], since: datetime
 ) -> Sequence[tuple[int, int | None, bytes | None]]:
     """(id, story, signature) of the recent articles sharing the most band keys."""
-    a, k = _ARTICLES.c, _STORY_KEYS.c
-    shared = (
-        select(k.article_id, func.count().label("shared"))
-        .where(k.key.in_(keys), k.created_at >= since)
-        .group_by(k.article_id)
-        .order_by(func.count().desc(), k.article_id.desc())
-        .limit(STORY_CANDIDATES)
-        .subquery()
-    )
-    query = select(a.id, a.story_id, a.signature).join(shared, shared.c.article_id == a.id)
-    return [(i, story, sig) for i, story, sig in conn.execute(query)]
+    rows = conn.execute(_CANDIDATES, {"keys": list(keys), "since": since})
+    return [(i, story, sig) for i, story, sig in rows]
 
 
 def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:
