@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from monitor.entities import (
     Alert,
@@ -53,6 +53,8 @@ def _joined() -> Any:
         .join(HitRow, DeliveryRow.hit_id == HitRow.id)
         .join(ArticleRow, HitRow.article_id == ArticleRow.id)
         .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        # an alert names its article, it does not carry it: the text stays in the database
+        .options(defer(ArticleRow.text), defer(ArticleRow.signature))
     )
 
 
