@@ -205,6 +205,12 @@ def _next_check(outcome: PollOutcome, now: datetime) -> datetime | None:
     return max(due, now)  # a poll longer than the interval: the next one starts at once
 
 
+_FEEDS = cast(Table, FeedRow.__table__)
+_HEALTH = select(_FEEDS.c.down_since, _FEEDS.c.down_notified).where(
+    _FEEDS.c.id == bindparam("feed")
+)
+
+
 def record_poll(
     session: Session, feed_id: int, outcome: PollOutcome, down_after: float = 3600.0
 ) -> HealthChange | None:
@@ -239,12 +245,6 @@ def record_poll(
         change = "recovered" if notified else None
     conn.execute(update(_FEEDS).where(_FEEDS.c.id == feed_id).values(values))
     return change
-
-
-_FEEDS = cast(Table, FeedRow.__table__)
-_HEALTH = select(_FEEDS.c.down_since, _FEEDS.c.down_notified).where(
-    _FEEDS.c.id == bindparam("feed")
-)
 
 
 def _failure(error: str, down_since: datetime) -> dict[str, object]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -15,7 +15,7 @@ from monitor.entities import (
     Alert,
     Severity,
 )
-from monitor.store.articles import _evidence
+from monitor.store.articles import _DELIVERIES, _evidence
 from monitor.store.models import (
     ArticleRow,
     ChannelNoticeRow,
@@ -140,7 +140,6 @@ class Routing:
     retry_at: datetime | None = None
 
 
-_DELIVERIES = cast(Table, DeliveryRow.__table__)
 # One statement for a whole batch (executemany): after a cold start thousands of alerts are
 # routed at once, and an ORM update each cost more than the rest of the drain.
 _ROUTE = (
