@@ -4,6 +4,7 @@ every article with the matcher finds."""
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
@@ -21,11 +22,11 @@ from monitor.rules.build import rule_from_file
 from monitor.rules.model import RuleFile
 from monitor.rules.prefilter import Join, Need, Word, prefilter
 from monitor.store import repository as repo
-from monitor.store.db import MIGRATIONS_DIR, session_factory
+from monitor.store.db import MIGRATIONS_DIR, make_engine, session_factory
 from monitor.store.fulltext import candidate_ids, fts5_query, tsquery
 from monitor.store.maintenance import prune
 from monitor.web.search import search
-from tests.conftest import REPO
+from tests.conftest import REPO, _truncate
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -115,6 +116,45 @@ def test_a_query_the_index_cannot_answer_still_finds_by_scanning(
     with session_factory(engine).begin() as s:
         brest, _ = store(s, [Document("Brest", "Armour."), Document("Weather", "Sunny.")])
         assert search(s, query, None) == (brest,)
+
+
+def test_postgresql_index_holds_what_the_translate_of_migration_0006_held(
+    postgres_url: str,
+) -> None:
+    """Migration 0007 folds only the words that need it; the vectors must not change."""
+    spec = importlib.util.spec_from_file_location(
+        "m0006", MIGRATIONS_DIR / "versions/0006_fulltext.py"
+    )
+    assert spec and spec.loader
+    m0006 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m0006)
+    source, target = m0006._pg_folding()
+    docs = [
+        Document(
+            "Café «Zürich», Jean-Pierre Lé", "Ёлка\tи ёж.\n\nSoldáty  at Łódź; Ärzte\r\nŒuvre."
+        ),
+        Document("Новогодняя Ёлка", "Солда́ты прибыли к границе, й ї є. https://x.example/é?q=ü"),
+        Document("Plain English", "Troops moved towards the border, officials said."),
+        Document("", "  leading and trailing blanks  \u00a0 àé  "),
+    ]
+    engine = make_engine(postgres_url)
+    _truncate(engine)
+    try:
+        with session_factory(engine).begin() as s:
+            store(s, docs)
+            old = (
+                "to_tsvector('simple', translate(left(coalesce(title, '') || ' ' || "
+                "coalesce(text, ''), 200000), :source, :target))"
+            )
+            rows = s.execute(
+                text(f"SELECT title, search = {old}, search::text FROM articles"),
+                {"source": source, "target": target},
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == len(docs)
+    for title, same, vector in rows:
+        assert same, (title, vector)
 
 
 def test_migration_0006_downgrades_and_rebuilds_the_index_for_stored_articles(

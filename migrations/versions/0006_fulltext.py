@@ -70,6 +70,11 @@ def upgrade() -> None:
         for statement in _SQLITE:
             op.execute(statement)
         return
+    upgrade_postgresql()
+
+
+def upgrade_postgresql() -> None:
+    """Also what 0007's downgrade puts back."""
     source, target = _pg_folding()
     op.execute(
         "ALTER TABLE articles ADD COLUMN search tsvector GENERATED ALWAYS AS ("

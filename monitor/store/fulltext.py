@@ -1,7 +1,7 @@
 """Full-text candidates: the articles that contain what a search needs, from the database's
 own index (SQLite FTS5 table ``articles_fts``; PostgreSQL ``articles.search``, a tsvector over
 an article's first 200,000 characters), made by migration 0006 and kept current by the
-database itself.
+database itself (a trigger since migration 0007).
 
 The index only narrows: the matcher still decides, so the tokenisers need only agree with the
 rules on letter-only words (see ``monitor.rules.prefilter``). Both fold case and ё; SQLite's
