@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -29,6 +30,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
+from monitor.batch import Batcher
 from monitor.config import Config
 from monitor.entities import Article, Document, FeedEntry, FeedRef, Hit
 from monitor.errors import ExtractError, FetchError, StageError
@@ -41,6 +43,7 @@ from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.urls import canonical_url
 from monitor.notify.deliver import DeliveryReport, Sender, deliver_due
 from monitor.notify.stories import signature
+from monitor.outcomes import Outcome, write_outcomes
 from monitor.rules import Matcher
 from monitor.store import repository as repo
 
@@ -70,6 +73,16 @@ class Services:
     # the event loop: a commit waits on the disk, and fetches and extraction hand-offs must
     # not wait for it. One thread for SQLite (one writer at a time), a few for PostgreSQL.
     db_thread: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, "db"))
+    # Poll outcomes of feeds that finish together are written in one transaction.
+    outcomes: Batcher[Outcome, BaseException | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outcomes = Batcher(self._write_outcomes)
+
+    async def _write_outcomes(self, batch: list[Outcome]) -> list[BaseException | None]:
+        down_after = self.config.feed_down_after
+        write = functools.partial(write_outcomes, self.sessions, self.sender, down_after)
+        return await _in_db(self, write, batch)
 
 
 @dataclass(frozen=True)
@@ -100,7 +113,7 @@ async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
     try:
         report = await _poll(svc, feed)
     except StageError as exc:
-        report = await _in_db(svc, _failed, svc, feed, exc)
+        report = await _failed(svc, feed, exc)
     report = replace(report, seconds=round(time.monotonic() - started, 3))
     _log_poll(feed, report)
     _count(report)
@@ -130,16 +143,16 @@ async def _poll(svc: Services, feed: FeedRef) -> PollReport:
     metrics.FETCH_SECONDS.observe(time.monotonic() - started)
     moved = _moved(feed, result)
     if result.not_modified:
-        await _in_db(svc, _finish, svc, feed, result, None, moved)
+        await _record(svc, feed, _outcome(svc, feed, result, None, moved))
         return PollReport(feed.name, status=304, note="not modified")
     digest = hashlib.sha256(result.content).hexdigest()
     if digest == feed.content_hash:  # servers that ignore conditional requests
-        await _in_db(svc, _finish, svc, feed, result, None, moved)
+        await _record(svc, feed, _outcome(svc, feed, result, None, moved))
         return PollReport(feed.name, status=result.status, note="unchanged")
     parsed = parse_feed(result.content, result.url)
     fresh = await _in_db(svc, _fresh, svc, feed, parsed)
     new, hits = await _in_db(svc, _store, svc, await _build_all(svc, feed, fresh))
-    await _in_db(svc, _finish, svc, feed, result, parsed, moved, digest)
+    await _record(svc, feed, _outcome(svc, feed, result, parsed, moved, digest))
     note = f"read despite: {parsed.problem}" if parsed.problem else None
     return PollReport(
         feed.name,
@@ -176,18 +189,18 @@ def _moved(feed: FeedRef, result: FetchResult) -> str | None:
     return None
 
 
-def _finish(
+def _outcome(
     svc: Services,
     feed: FeedRef,
     result: FetchResult,
     parsed: ParsedFeed | None,
     moved: str | None,
     digest: str | None = None,
-) -> None:
+) -> repo.PollOutcome:
     published = [e.published for e in parsed.entries if e.published] if parsed else []
     ceiling = svc.config.fetch.backoff_max
     next_in = schedule.after_success(feed, published, result.max_age, ceiling)
-    outcome = repo.PollOutcome(
+    return repo.PollOutcome(
         status=result.status,
         next_in=next_in,
         etag=result.etag,
@@ -198,38 +211,27 @@ def _finish(
         moved_to=moved,
         poll_interval=schedule.adaptive_interval(feed, published) if parsed else None,
     )
-    _record(svc, feed, outcome)
 
 
-def _failed(svc: Services, feed: FeedRef, exc: StageError) -> PollReport:
+async def _failed(svc: Services, feed: FeedRef, exc: StageError) -> PollReport:
     status = getattr(exc, "status", None)
     if status == 410:
         log.error("feed %s is gone (HTTP 410): disabled until its URL changes", feed.name)
         outcome = repo.PollOutcome(status=410, next_in=None, error=str(exc), gone=True)
-        _record(svc, feed, outcome)
+        await _record(svc, feed, outcome)
         return PollReport(feed.name, status=410, error=str(exc), note="disabled")
     next_in = schedule.after_failure(
         feed, feed.error_count + 1, getattr(exc, "retry_after", None), svc.config.fetch.backoff_max
     )
-    _record(svc, feed, repo.PollOutcome(status=status, next_in=next_in, error=str(exc)))
+    await _record(svc, feed, repo.PollOutcome(status=status, next_in=next_in, error=str(exc)))
     return PollReport(feed.name, status=status, error=str(exc))
 
 
-def _record(svc: Services, feed: FeedRef, outcome: repo.PollOutcome) -> None:
-    outcome = replace(outcome, started=feed.claimed_at)
-    with svc.sessions.begin() as session:
-        change = repo.record_poll(session, feed.id, outcome, svc.config.feed_down_after)
-    if change == "down":
-        minutes = svc.config.feed_down_after / 60
-        svc.sender.notice(
-            f"Feed down: {feed.name}",
-            f"{feed.name} ({feed.address}) has been failing for more than "
-            f"{minutes:g} minutes.\nLast error: {outcome.error}",
-        )
-    elif change == "recovered":
-        svc.sender.notice(
-            f"Feed recovered: {feed.name}", f"{feed.name} ({feed.address}) works again."
-        )
+async def _record(svc: Services, feed: FeedRef, outcome: repo.PollOutcome) -> None:
+    """Keep the outcome on the feed row, with those of polls finishing meanwhile."""
+    error = await svc.outcomes.submit((feed, replace(outcome, started=feed.claimed_at)))
+    if error is not None:
+        raise error
 
 
 async def _build_all(svc: Services, feed: FeedRef, entries: Sequence[FeedEntry]) -> list[Article]:

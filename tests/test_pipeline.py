@@ -1,12 +1,16 @@
 import asyncio
+import contextlib
+import sqlite3
 import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import Engine, event, make_url, select, text
 
 from monitor.app import open_services
-from monitor.config import Config
+from monitor.config import Config, FetchSettings
 from monitor.pipeline import CycleReport, run_cycle, storable
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory
@@ -244,3 +248,88 @@ def test_alerts_go_out_while_slow_feeds_are_still_polled(database_url: str, tmp_
     report = reports[0]
     assert {p.feed: p.error for p in report.polls} == {"Fast": None, "Slow": None}
     assert report.delivery.sent == len(hook.posted_json()) >= 1
+
+
+@contextlib.contextmanager
+def feeds_locked(database_url: str, seconds: float, after: Callable[[], bool]) -> Iterator[None]:
+    """Another connection holds a lock that stops writes to the feeds table for a while,
+    from when ``after`` turns true."""
+    url = make_url(database_url)
+
+    def hold() -> None:
+        wait_for(after, timeout=30)
+        if url.get_backend_name() == "sqlite":
+            conn = sqlite3.connect(str(url.database))
+            conn.execute("BEGIN IMMEDIATE")
+            time.sleep(seconds)
+            conn.rollback()
+            conn.close()
+            return
+        engine = make_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(text("LOCK TABLE feeds IN SHARE ROW EXCLUSIVE MODE"))
+            time.sleep(seconds)
+        engine.dispose()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        yield
+    finally:
+        holder.join()
+
+
+def test_polls_finishing_together_are_recorded_in_few_transactions(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A warm cycle's outcomes go to the feed rows in batches (group commit), not in a
+    transaction per feed, and every feed's own outcome is kept."""
+    count = 30
+    with http_server() as site, http_server() as hook:
+        lines = ["feeds:"]
+        for n in range(count):
+            site.routes[f"/{n}.xml"] = Route(
+                rss(f"F{n}", []), headers={"X-Feed": str(n)}, delay=0.3
+            )
+            lines.append(f"  - name: F{n}\n    url: {site.url(f'/{n}.xml')}")
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text("\n".join(lines) + "\n")
+        config = Config(
+            database_url=database_url,
+            feeds_path=feeds,
+            rules_dir=REPO / "rules",
+            channels={"default": (f"json://127.0.0.1:{hook.port}/hook",)},
+            fetch=FetchSettings(per_host=count, host_delay=0),  # one server stands in for many
+        )
+        cycle(config)
+        site.requests.clear()
+        writes: list[int] = [0]  # outcome UPDATEs per transaction, the last one open
+
+        def executed(*args: object) -> None:
+            if str(args[2]).startswith("UPDATE feeds SET") and "last_checked_at" in str(args[2]):
+                writes[-1] += 1
+
+        def committed(_conn: object) -> None:
+            if writes[-1]:
+                writes.append(0)
+
+        event.listen(Engine, "before_cursor_execute", executed)
+        event.listen(Engine, "commit", committed)
+        try:  # the first write waits for a lock while the other polls finish
+            with feeds_locked(database_url, seconds=2.0, after=lambda: bool(site.requests)):
+                second = cycle(config)
+        finally:
+            event.remove(Engine, "before_cursor_execute", executed)
+            event.remove(Engine, "commit", committed)
+    assert {(p.status, p.note) for p in second.polls} == {(200, "unchanged")}
+    batches = writes[:-1]
+    assert sum(batches) == count and len(batches) <= count // 5, batches
+    assert max(batches) >= count // 2, batches  # those that finished during the lock
+    engine = make_engine(database_url)
+    with session_factory(engine)() as s:
+        statuses = repo.feed_statuses(s)
+        refs = [repo.feed_ref(s, f.id) for f in repo.active_feeds(s)]
+        leased = s.scalar(text("SELECT count(*) FROM feeds WHERE lease_owner IS NOT NULL"))
+    engine.dispose()
+    assert len(statuses) == count and {st.last_status for st in statuses} == {200}
+    assert all(r.content_hash for r in refs) and leased == 0

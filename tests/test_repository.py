@@ -152,6 +152,30 @@ def test_record_poll_success_and_failure(engine) -> None:  # type: ignore[no-unt
     assert status.last_success_at is not None and status.last_success_at.tzinfo is not None
 
 
+def test_record_polls_keeps_each_feeds_own_outcome_in_one_transaction(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        a, b, c = repo.sync_feeds(s, feeds("a", "b", "c"))
+        repo.record_poll(s, b.id, repo.PollOutcome(500, 60, error="HTTP 500"), down_after=0)
+    polls = [
+        (a.id, repo.PollOutcome(200, 300, etag='"a"', items=2)),
+        (b.id, repo.PollOutcome(304, 300)),
+        (c.id, repo.PollOutcome(500, 600, error="HTTP 503")),
+        (a.id, repo.PollOutcome(304, 300)),  # the same feed twice: both counted
+        (999_999, repo.PollOutcome(304, 300)),  # removed meanwhile: nothing to keep
+    ]
+    with sessions.begin() as s:
+        changes = repo.record_polls(s, polls, down_after=0)
+    assert changes == [None, "recovered", "down", None, None]
+    with sessions() as s:
+        status = {st.name: st for st in repo.feed_statuses(s)}
+        refs = {f.name: repo.feed_ref(s, f.id) for f in (a, b, c)}
+    assert (status["a"].items_seen, status["a"].last_status, refs["a"].etag) == (2, 304, '"a"')
+    assert (status["b"].error_count, status["b"].down_since) == (0, None)
+    assert (status["c"].error_count, status["c"].last_error) == (1, "HTTP 503")
+    assert status["c"].down_since is not None
+
+
 def test_gone_feeds_are_disabled_until_their_url_changes(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
     with sessions.begin() as s:
