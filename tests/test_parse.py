@@ -40,6 +40,20 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     assert entry.link == "http://news.example.org/a/1"
 
 
+def test_scripts_styles_and_markup_never_reach_the_entry_text() -> None:
+    """feedparser's sanitiser is off (its output was thrown away); our text pass drops them."""
+    summary = (
+        '<style>p {color: red}</style><p onclick="steal()">Troops <a href="/x">moved</a>'
+        "</p><script>alert('x')</script><iframe src=\"http://evil/\">frame</iframe>"
+    )
+    body = rss("T", [Item("<script>bad()</script>Title <b>here</b>", "http://e.org/1", summary)])
+    [entry] = parse_feed(body, "http://e.org/feed").entries
+    assert entry.title == "Title here"
+    assert "alert" not in entry.summary and "color" not in entry.summary
+    assert "<" not in entry.summary and "steal" not in entry.summary
+    assert entry.summary.startswith("Troops moved")
+
+
 def test_items_without_link_or_guid_are_counted_and_skipped() -> None:
     body = (
         b'<rss version="2.0"><channel><title>t</title><item><title>no link</title></item>'
