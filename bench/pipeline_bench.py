@@ -13,7 +13,8 @@ Everything runs on 127.0.0.1: a feed farm (bench/farm.py) with server latency (f
 - trafilatura alone: the same pages, already in memory, extracted by a pool of one process
   per core, twice: as the pipeline calls it (``monitor.extract.extract_page``: the tree
   parsed once, no metadata pass) and as `trafilatura.extract(html)` with its defaults;
-  the cold cycle's articles/s is given as a fraction of both;
+  the cold cycle's articles/s is given as a fraction of both, and of the pipeline's call
+  measured again right before each cycle (the machine's speed drifts within a run);
 - warm: the same feeds again, unchanged (304; every 4th feed ignores conditional
   requests and answers 200 with the same body, which must not be parsed again), at
   several concurrencies, to pick the default;
@@ -274,7 +275,7 @@ def main() -> None:
         )
     )
     for backend in args.backends.split(","):
-        cycles, walls, peaks = [], [], []
+        cycles, walls, peaks, ratios = [], [], [], []
         for _ in range(args.repeat):  # the same cold cycle again, from an empty database
             servers.call(farm.reset)
             sink.received.clear()
@@ -283,10 +284,13 @@ def main() -> None:
             env = setup(workdir, farm, sink, args.feeds) | {
                 "MONITOR_DATABASE_URL": fresh_database(backend, workdir)
             }
+            # The machine's speed drifts from minute to minute: the pipeline's call alone is
+            # measured again right before each cycle, and each cycle is judged against it.
+            _one, alone = trafilatura_alone(farm, 200, extract_page)
             wall, cycle, peak = timed(env, ["run", "--once"])
+            articles = scalar(env["MONITOR_DATABASE_URL"], "SELECT count(*) FROM articles")
             cycles, walls, peaks = [*cycles, cycle], [*walls, wall], [*peaks, peak]
-        url = env["MONITOR_DATABASE_URL"]
-        articles = scalar(url, "SELECT count(*) FROM articles")
+            ratios.append(articles / cycle / alone)
         cycle, wall = statistics.median(cycles), statistics.median(walls)
         spread = f", {min(cycles):.0f}-{max(cycles):.0f} s over {len(cycles)} runs" * (
             len(cycles) > 1
@@ -296,12 +300,15 @@ def main() -> None:
                 f"cold cycle {args.feeds} x {args.items}",
                 backend,
                 f"{cycle:.1f} s median{spread} ({wall:.1f} s with start-up), "
-                f"{articles} articles, {articles / cycle:.0f} articles/s "
-                f"({articles / cycle / all_cores:.2f} of the pipeline's call alone, "
-                f"{articles / cycle / plain_all:.2f} of `extract` defaults), "
+                f"{articles} articles, {articles / cycle:.0f} articles/s, "
+                f"{statistics.median(ratios):.2f} of the pipeline's call alone measured just "
+                f"before ({', '.join(f'{r:.2f}' for r in ratios)}); against the first rows: "
+                f"{articles / cycle / all_cores:.2f} of the call, "
+                f"{articles / cycle / plain_all:.2f} of `extract` defaults; "
                 f"peak RSS {max(peaks) / 2**20:.0f} MB",
             )
         )
+        url = env["MONITOR_DATABASE_URL"]
         if "warm" in parts:
             warm(env, url, farm, args, rows)
         if "latency" in parts:
