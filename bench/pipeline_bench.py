@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
+from typing import NamedTuple
 
 import feedparser
 import trafilatura
@@ -64,33 +65,66 @@ query: 'latencyprobe*'
 """
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
+def _proc_table() -> dict[int, tuple[int, str, float, float, int]]:
+    """pid -> (parent, name, CPU seconds, CPU seconds of reaped children, resident bytes)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            head, rest = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)
             status = Path(f"/proc/{entry}/status").read_text()
         except OSError:
             continue
-        parents[int(entry)] = int(stat[1])
+        f = rest.split()
         found = re.search(r"VmRSS:\s+(\d+) kB", status)
-        rss[int(entry)] = int(found.group(1)) * 1024 if found else 0
+        rss = int(found.group(1)) * 1024 if found else 0
+        name = head.split("(", 1)[1]
+        own, reaped = (int(f[11]) + int(f[12])) / tick, (int(f[13]) + int(f[14])) / tick
+        table[int(entry)] = (int(f[1]), name, own, reaped, rss)
+    return table
+
+
+def _tree(table: dict[int, tuple[int, str, float, float, int]], root: int) -> set[int]:
     members, changed = {root}, True
     while changed:
-        more = {pid for pid, ppid in parents.items() if ppid in members} - members
+        more = {pid for pid, row in table.items() if row[0] in members} - members
         changed = bool(more)
         members |= more
-    return sum(rss.get(pid, 0) for pid in members)
+    return members
 
 
-def timed(env: dict[str, str], args: list[str]) -> tuple[float, float, int]:
+def postgres_cpu() -> float:
+    """CPU seconds the local PostgreSQL server has used so far: the postmaster, its live
+    processes and those it has reaped (backends of closed connections)."""
+    table = _proc_table()
+    roots = [
+        pid
+        for pid, row in table.items()
+        if row[1] == "postgres" and table.get(row[0], (0, ""))[1] != "postgres"
+    ]
+    if not roots:
+        return 0.0
+    members = _tree(table, roots[0])
+    return table[roots[0]][3] + sum(table[pid][2] for pid in members)
+
+
+class Run(NamedTuple):
+    wall: float  # seconds of the process
+    cycle: float  # seconds of the cycle itself (start-up excluded)
+    peak: int  # peak RSS of the process tree, bytes
+    service_cpu: float  # CPU seconds of the service process
+    helper_cpu: float  # CPU seconds of its extraction workers (and the forkserver)
+    db_cpu: float  # CPU seconds of the local PostgreSQL server meanwhile
+    bench_cpu: float  # CPU seconds of this process meanwhile: the farm, the sink, sampling
+
+
+def timed(env: dict[str, str], args: list[str]) -> Run:
     """Run `monitor ARGS`: wall seconds of the process, of the cycle itself (start-up of
-    imports, migrations and the extractor pool excluded), peak RSS of its process tree."""
-    started = time.perf_counter()
+    imports, migrations and the extractor pool excluded), peak RSS of its process tree, and
+    where the CPU went (the machine's speed drifts; CPU shares do much less)."""
+    started, db_before, own_before = time.perf_counter(), postgres_cpu(), time.process_time()
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", *args],
         cwd=REPO,
@@ -98,16 +132,29 @@ def timed(env: dict[str, str], args: list[str]) -> tuple[float, float, int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    peak = 0
+    peak, cpu = 0, {}
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
+        table = _proc_table()
+        members = _tree(table, proc.pid)
+        peak = max(peak, sum(table[pid][4] for pid in members if pid in table))
+        cpu |= {pid: table[pid][2] for pid in members if pid in table}
         time.sleep(0.2)
     wall = time.perf_counter() - started
+    bench_cpu, db_cpu = time.process_time() - own_before, postgres_cpu() - db_before
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode not in (0, 3):  # 3: alerts left to retry, not a failed cycle
         raise SystemExit(f"monitor {' '.join(args)} failed ({proc.returncode}):\n{err[-2000:]}")
     cycle = re.search(r"cycle took ([\d.]+)s", err)
-    return wall, float(cycle.group(1)) if cycle else wall, peak
+    service = cpu.pop(proc.pid, 0.0)
+    return Run(
+        wall,
+        float(cycle.group(1)) if cycle else wall,
+        peak,
+        service,
+        sum(cpu.values()),
+        db_cpu,
+        bench_cpu,
+    )
 
 
 def fresh_database(backend: str, workdir: Path) -> str:
@@ -275,7 +322,7 @@ def main() -> None:
         )
     )
     for backend in args.backends.split(","):
-        cycles, walls, peaks, ratios = [], [], [], []
+        cycles, walls, peaks, ratios, runs = [], [], [], [], []
         for _ in range(args.repeat):  # the same cold cycle again, from an empty database
             servers.call(farm.reset)
             sink.received.clear()
@@ -287,10 +334,11 @@ def main() -> None:
             # The machine's speed drifts from minute to minute: the pipeline's call alone is
             # measured again right before each cycle, and each cycle is judged against it.
             _one, alone = trafilatura_alone(farm, 200, extract_page)
-            wall, cycle, peak = timed(env, ["run", "--once"])
+            run = timed(env, ["run", "--once"])
             articles = scalar(env["MONITOR_DATABASE_URL"], "SELECT count(*) FROM articles")
-            cycles, walls, peaks = [*cycles, cycle], [*walls, wall], [*peaks, peak]
-            ratios.append(articles / cycle / alone)
+            cycles, walls, peaks = [*cycles, run.cycle], [*walls, run.wall], [*peaks, run.peak]
+            ratios.append(articles / run.cycle / alone)
+            runs.append(run)
         cycle, wall = statistics.median(cycles), statistics.median(walls)
         spread = f", {min(cycles):.0f}-{max(cycles):.0f} s over {len(cycles)} runs" * (
             len(cycles) > 1
@@ -308,6 +356,7 @@ def main() -> None:
                 f"peak RSS {max(peaks) / 2**20:.0f} MB",
             )
         )
+        rows.append(cpu_row(runs, articles, backend))
         url = env["MONITOR_DATABASE_URL"]
         if "warm" in parts:
             warm(env, url, farm, args, rows)
@@ -329,13 +378,35 @@ def main() -> None:
         print(f"kept {workdir}")
 
 
+def cpu_row(runs: list[Run], articles: int, backend: str) -> tuple[str, str, str]:
+    """Where a cold cycle's CPU went, per article, over all runs. Extraction's share of all
+    the CPU, times how busy the cores were, is the fraction of trafilatura-alone speed the
+    cycle reaches, whatever the machine's speed that minute (if a page costs the workers
+    what it costs alone)."""
+    n = articles * len(runs)
+    service, helpers = sum(r.service_cpu for r in runs), sum(r.helper_cpu for r in runs)
+    db, bench = sum(r.db_cpu for r in runs), sum(r.bench_cpu for r in runs)
+    total = service + helpers + db + bench
+    busy = total / sum(r.wall for r in runs) / (os.cpu_count() or 1)  # start-up included
+    return (
+        "cold cycle, CPU per article",
+        backend,
+        f"service {1000 * service / n:.1f} ms (start-up included), "
+        f"extraction workers {1000 * helpers / n:.1f} ms, "
+        f"database server {1000 * db / n:.1f} ms, farm and bench {1000 * bench / n:.1f} ms; "
+        f"extraction's share of the CPU {helpers / total:.2f} x cores busy {busy:.0%} = "
+        f"{helpers / total * busy:.2f}, the ratio to trafilatura alone if extracting costs "
+        "the workers what it costs alone",
+    )
+
+
 def warm(env: dict[str, str], url: str, farm: Farm, args: argparse.Namespace, rows: Table) -> None:
     """The same feeds again, unchanged, at each concurrency of the sweep."""
     seen = scalar(url, "SELECT sum(items_seen) FROM feeds")
     walls, answered = [], 0
     for c in (int(c) for c in args.concurrency.split(",")):
         before = farm.stats["feed 200"]
-        _wall, cycle, _ = timed(env | {"MONITOR_CONCURRENCY": str(c)}, ["run", "--once"])
+        cycle = timed(env | {"MONITOR_CONCURRENCY": str(c)}, ["run", "--once"]).cycle
         walls.append(f"{cycle:.1f} s at {c}")
         answered = farm.stats["feed 200"] - before
     reparsed = scalar(url, "SELECT sum(items_seen) FROM feeds") - seen
@@ -359,7 +430,7 @@ def compare(farm: Farm, sink: Sink, workdir: Path, subset: int, rows: Table) -> 
     env = setup(workdir, farm, sink, subset) | {
         "MONITOR_DATABASE_URL": fresh_database("sqlite", workdir)
     }
-    ours, _, _ = timed(env, ["run", "--once"])  # start-up included, as for the script
+    ours = timed(env, ["run", "--once"]).wall  # start-up included, as for the script
     rows.append(
         (
             f"sequential feedparser + trafilatura, {subset} feeds",
