@@ -176,6 +176,19 @@ def test_record_polls_keeps_each_feeds_own_outcome_in_one_transaction(engine) ->
     assert status["c"].down_since is not None
 
 
+def test_a_feed_twice_in_one_batch_is_told_down_once(engine) -> None:  # type: ignore[no-untyped-def]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+    failure = repo.PollOutcome(500, 60, error="HTTP 500")
+    with sessions.begin() as s:
+        changes = repo.record_polls(s, [(feed.id, failure), (feed.id, failure)], down_after=0)
+    with sessions() as s:
+        [status] = repo.feed_statuses(s)
+    assert changes == ["down", None]
+    assert status.error_count == 2
+
+
 def test_gone_feeds_are_disabled_until_their_url_changes(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
     with sessions.begin() as s:

@@ -240,8 +240,11 @@ def record_polls(
         if feed_id not in health:  # the feed was removed meanwhile: nothing to keep
             changes.append(None)
             continue
-        values, change = _poll_values(outcome, *health[feed_id], down_after)
+        since, notified = health[feed_id]
+        values, change = _poll_values(outcome, since, notified, down_after)
         conn.execute(_update(tuple(sorted(values))), values | {"feed": feed_id})
+        # a feed twice in one batch: its second outcome sees what the first one wrote
+        health[feed_id] = (values["down_since"], values.get("down_notified", notified))
         changes.append(change)
     return changes
 
