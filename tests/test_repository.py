@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -64,6 +65,34 @@ def test_article_hits_and_deliveries_are_stored_once(engine) -> None:  # type: i
         assert s.scalar(select(func.count()).select_from(ArticleRow)) == 1
         assert s.scalar(select(func.count()).select_from(HitRow)) == 1
         assert sorted(s.scalars(select(DeliveryRow.channel))) == ["desk", "email"]
+
+
+def test_an_article_starting_its_own_story_is_written_once_on_postgresql(
+    postgres_url: str,
+) -> None:
+    """Its story is named after its own id; PostgreSQL writes the row once (an update of
+    story_id after the insert would rewrite it and put its words into the full-text index
+    again). An article joining that story, and one already stored, change nothing more."""
+    engine = make_engine(postgres_url)
+    _truncate(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+    sig = tuple(range(60))
+    with sessions.begin() as s:
+        ids = [
+            repo.store_article(s, replace(article(feed.id, n), signature=sig), [], lambda h: ())
+            for n in (1, 2, 1)
+        ]
+        articles = "'articles'::regclass"
+        assert s.scalar(text(f"SELECT pg_stat_get_xact_tuples_inserted({articles})")) == 2
+        assert s.scalar(text(f"SELECT pg_stat_get_xact_tuples_updated({articles})")) == 0
+    first, second, again = ids
+    assert first is not None and second is not None and again is None
+    with sessions() as s:
+        stories = {i: story for i, story in s.execute(select(ArticleRow.id, ArticleRow.story_id))}
+    assert stories == {first: first, second: first}
+    engine.dispose()
 
 
 def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -50,6 +50,7 @@ _NEW_ARTICLE = {
 _OWN_STORY = (
     update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article")).values(story_id=_ARTICLES.c.id)
 )
+_NEXT_ID = text("SELECT nextval(pg_get_serial_sequence('articles', 'id'))")
 _NEW_KEYS = insert(_STORY_KEYS)
 _NEW_HITS = insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True)
 _NEW_DELIVERIES = insert(_DELIVERIES)
@@ -135,12 +136,19 @@ def store_article(
         "signature": pack(sig) if sig else None,
         "story_id": story,
     }
+    # A story of its own is named after its first article. PostgreSQL draws the id first so
+    # the row is written once: setting story_id afterwards rewrote the row and, as the
+    # column is indexed, put the article's few hundred words into the full-text index again.
+    # SQLite's update touches only the row and the story_id index.
+    own_story = story is None and conn.dialect.name != "postgresql"
+    if story is None and not own_story:
+        values["id"] = values["story_id"] = conn.execute(_NEXT_ID).scalar_one()
     # ON CONFLICT DO NOTHING: one statement, no savepoint; no row when the article is
     # already stored (same feed and guid, or same canonical URL).
     article_id: int | None = conn.execute(_NEW_ARTICLE[conn.dialect.name], values).scalar()
     if article_id is None:
         return None
-    if story is None:  # a story of its own, named after its first article
+    if own_story:
         conn.execute(_OWN_STORY, {"article": article_id})
     if keys:
         conn.execute(_NEW_KEYS, [{"key": k, "article_id": article_id} for k in keys])
