@@ -1,10 +1,14 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
+from monitor.config import FeedConfig
+from monitor.entities import Article, Document
 from monitor.errors import StoreError
-from monitor.store.db import make_engine, upgrade
+from monitor.store import repository as repo
+from monitor.store.db import make_engine, session_factory, upgrade
+from tests.conftest import _truncate
 
 
 def test_upgrade_creates_every_table_and_is_repeatable(engine) -> None:  # type: ignore[no-untyped-def]
@@ -33,3 +37,36 @@ def test_unreachable_database_names_url_without_password() -> None:
     with pytest.raises(StoreError) as err:
         upgrade(engine)
     assert "secret" not in str(err.value) and "127.0.0.1:9" in str(err.value)
+
+
+def test_postgresql_inserts_rows_given_together_in_one_statement(postgres_url: str) -> None:
+    """An article's 20 story keys reach the server as one multi-row INSERT, not 20 (psycopg's
+    executemany runs a statement per row)."""
+    engine = make_engine(postgres_url)
+    _truncate(engine)
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO story_keys"):
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    with session_factory(engine).begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="a")])
+        article = Article(
+            feed_id=feed.id,
+            guid="g1",
+            url="https://e.org/1",
+            canonical_url="https://e.org/1",
+            document=Document("Title", "Body", "en"),
+            text_source="page",
+            text_note=None,
+            published=None,
+            signature=tuple(range(60)),
+        )
+        repo.store_article(s, article, [], lambda h: ())
+        stored = s.scalar(text("SELECT count(*) FROM story_keys"))
+    engine.dispose()
+    assert stored == 20
+    [statement] = sent
+    assert statement.count("%(") == 3 * 20  # 20 rows of (key, article_id, created_at)

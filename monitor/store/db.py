@@ -30,6 +30,10 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+            # Rows inserted together (an article's 20 story keys, its deliveries) go as one
+            # multi-row INSERT: psycopg's executemany runs one statement per row on the
+            # server, a tenth of PostgreSQL's CPU in a cold cycle.
+            engine.dialect.use_insertmanyvalues_wo_returning = True
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(f"MONITOR_DATABASE_URL {_safe(url)!r}: {exc}") from exc
     return engine
