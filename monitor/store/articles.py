@@ -140,15 +140,14 @@ def store_article(
     # the row is written once: setting story_id afterwards rewrote the row and, as the
     # column is indexed, put the article's few hundred words into the full-text index again.
     # SQLite's update touches only the row and the story_id index.
-    own_story = story is None and conn.dialect.name != "postgresql"
-    if story is None and not own_story:
+    if story is None and conn.dialect.name == "postgresql":
         values["id"] = values["story_id"] = conn.execute(_NEXT_ID).scalar_one()
     # ON CONFLICT DO NOTHING: one statement, no savepoint; no row when the article is
     # already stored (same feed and guid, or same canonical URL).
     article_id: int | None = conn.execute(_NEW_ARTICLE[conn.dialect.name], values).scalar()
     if article_id is None:
         return None
-    if own_story:
+    if values["story_id"] is None:
         conn.execute(_OWN_STORY, {"article": article_id})
     if keys:
         conn.execute(_NEW_KEYS, [{"key": k, "article_id": article_id} for k in keys])
