@@ -1,5 +1,6 @@
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -108,3 +109,73 @@ def test_a_cancelled_extraction_leaves_the_pool_working() -> None:
             pool.close()
 
     assert "mechanised brigades" in asyncio.run(go())
+
+
+def slow_page(rows: int = 8_000) -> bytes:
+    """A page taking one or two seconds to extract here (huge_page's table, shortened)."""
+    cells = "".join(f"<tr><td>{i}</td><td>word " * 3 + "</td></tr>" for i in range(rows))
+    return f"<html><body><article><table>{cells}</table></article></body></html>".encode()
+
+
+def test_a_worker_has_its_next_page_before_it_finishes_the_current_one() -> None:
+    """The feeding thread needs the service's GIL between pages; a worker already holding
+    its next page does not wait for it."""
+
+    async def go() -> tuple[int, list[bool]]:
+        pool = ExtractorPool(1, 30, 1024).start()
+        try:
+            pages = [slow_page(), page("T", TROOPS_TEXT), page("T", TROOPS_TEXT)]
+            tasks = [asyncio.ensure_future(pool.extract(p, None)) for p in pages]
+            await asyncio.sleep(0.3)  # the worker is on the slow page
+            waiting = pool._jobs.qsize()
+            done = await asyncio.gather(*tasks)
+            return waiting, [p is not None for p in done]
+        finally:
+            pool.close()
+
+    waiting, done = asyncio.run(go())
+    assert waiting == 1, "only the third page is still waiting for the worker"
+    assert done == [True, True, True]
+
+
+def test_the_page_behind_a_page_that_takes_too_long_is_extracted() -> None:
+    async def go() -> tuple[BaseException | None, str]:
+        pool = ExtractorPool(1, 2, 1024).start()
+        try:
+            slow = asyncio.ensure_future(pool.extract(huge_page(), None))
+            after = asyncio.ensure_future(pool.extract(page("T", TROOPS_TEXT), None))
+            failed = (await asyncio.gather(slow, return_exceptions=True))[0]
+            extracted = await after
+            return failed if isinstance(failed, BaseException) else None, (
+                extracted.text if extracted else ""
+            )
+        finally:
+            pool.close()
+
+    failed, text = asyncio.run(go())
+    assert isinstance(failed, ExtractError) and "took longer than 2s" in str(failed)
+    assert "mechanised brigades" in text
+
+
+def test_when_a_worker_dies_only_the_page_it_was_on_fails() -> None:
+    async def go() -> tuple[BaseException | None, str, int]:
+        pool = ExtractorPool(1, 30, 1024).start()
+        try:
+            first = asyncio.ensure_future(pool.extract(slow_page(), None))
+            second = asyncio.ensure_future(pool.extract(page("T", TROOPS_TEXT), None))
+            await asyncio.sleep(0.3)  # the worker holds both pages, the first under way
+            os.kill(pool._all[0].process.pid, signal.SIGKILL)
+            failed = (await asyncio.gather(first, return_exceptions=True))[0]
+            extracted = await second
+            return (
+                failed if isinstance(failed, BaseException) else None,
+                extracted.text if extracted else "",
+                len(pool._all),
+            )
+        finally:
+            pool.close()
+
+    failed, text, workers = asyncio.run(go())
+    assert isinstance(failed, ExtractError) and "worker died" in str(failed)
+    assert "mechanised brigades" in text
+    assert workers == 1
