@@ -364,3 +364,14 @@ def test_a_second_run_on_the_same_sqlite_database_refuses(tmp_path: Path) -> Non
     assert "another `monitor run` is using" in second.stderr and "PostgreSQL" in second.stderr
     assert stats.returncode == 0 and "articles" in stats.stdout and "deliveries" in stats.stdout
     assert monitor("db", "prune", env=env).returncode == 0
+
+
+def test_run_keeps_start_up_objects_out_of_garbage_collection(
+    database_url: str, tmp_path: Path
+) -> None:
+    with news_site() as site:
+        env = service_env(site.feeds_yaml(tmp_path / "feeds.yaml"), database_url, None)
+        done = monitor("run", "--once", env=env | {"MONITOR_LOG_LEVEL": "DEBUG"})
+
+    assert done.returncode == 0, done.stderr
+    assert "objects kept out of garbage collection" in done.stderr

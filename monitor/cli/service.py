@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from monitor.app import StartupNotes, open_services
+from monitor.app import StartupNotes, collect_less, open_services
 from monitor.cli.base import Fail, _config, cli
 from monitor.config import SETTINGS, Config
 from monitor.entities import Document
@@ -53,6 +53,7 @@ def run(ctx: click.Context, once: bool, http: str | None) -> None:
 
 async def _run(config: Config, once: bool, address: tuple[str, int] | None) -> int:
     async with open_services(config, click.echo) as (svc, notes):
+        collect_less()
         _show_notes(notes)
         if not once:
             await _service(config, svc, notes, address)
