@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,11 +26,6 @@ from monitor.store.maintenance import release_leases
 log = logging.getLogger(__name__)
 
 POSTGRES_DB_THREADS = 4
-# Container objects allocated, less those freed, between two young-generation collections
-# (Python's default is 700): a cycle allocates and frees objects by the million, nearly all
-# freed by reference counting, and collecting every 700 cost several percent of its CPU.
-GC_YOUNG_THRESHOLD = 20_000
-GC_OLDER_THRESHOLDS = (20, 10)
 
 
 @dataclass(frozen=True)
@@ -66,16 +60,6 @@ def digest_channels(config: Config, sender: Sender) -> list[str]:
     with suppress(ConfigError):
         named |= {n for rule in load_rules(config.rules_dir).rules for n in rule.notify}
     return sorted(named - {"admin"})
-
-
-def collect_less() -> None:
-    """Once start-up is done: what it built (modules, the compiled rules, the clients) lives
-    as long as the process, so it is moved out of the collector's way (a full collection
-    otherwise walks every object of SQLAlchemy, lxml and the rest each time), and young
-    collections run less often."""
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *GC_OLDER_THRESHOLDS)
-    log.debug("start-up done: %d objects kept out of garbage collection", gc.get_freeze_count())
 
 
 def db_threads(dialect: str) -> int:

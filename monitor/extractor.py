@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from monitor.collect import collect_less
 from monitor.errors import ExtractError
 from monitor.extract import ExtractedPage, extract_page
 
@@ -48,6 +49,7 @@ def _work(conn: Connection, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     os.nice(WORKER_NICENESS)
+    collect_less()
     pages: queue.SimpleQueue[tuple[bytes, str | None] | None] = queue.SimpleQueue()
     # Pages are read by a thread of their own, so the pipe is drained while a page is
     # extracted: the feeding thread's next page never blocks on a full pipe.

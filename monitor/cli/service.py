@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from monitor.app import StartupNotes, collect_less, open_services
+from monitor.app import StartupNotes, open_services
 from monitor.cli.base import Fail, _config, cli
+from monitor.collect import collect_less
 from monitor.config import SETTINGS, Config
 from monitor.entities import Document
 from monitor.errors import ConfigError, MonitorError

@@ -1,7 +1,7 @@
 import gc
 import weakref
 
-from monitor.app import GC_OLDER_THRESHOLDS, GC_YOUNG_THRESHOLD, collect_less
+from monitor.collect import OLDER_THRESHOLDS, YOUNG_THRESHOLD, collect_less
 
 
 class _Node:
@@ -25,5 +25,5 @@ def test_after_start_up_its_objects_stay_out_of_collections_and_young_ones_wait_
         gc.set_threshold(*before)
 
     assert frozen > 1000  # the modules' objects, this test run's included
-    assert threshold == (GC_YOUNG_THRESHOLD, *GC_OLDER_THRESHOLDS)
+    assert threshold == (YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
     assert collected, "garbage made after start-up is still collected"
