@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -83,9 +83,13 @@ def claim_due(
     session: Session, now: datetime, worker: str, lease: float, limit: int = 100
 ) -> list[Alert]:
     """Due pending deliveries, claimed by ``worker`` until ``now + lease``: rows another
-    worker holds are skipped; a dead worker's claims expire and are taken over."""
+    worker holds are skipped; a dead worker's claims expire and are taken over.
+
+    Run on the session's connection (Core): nothing here is read back as an object, and the
+    ORM's row loading and update bookkeeping cost more than the queries on a cold start."""
+    conn = session.connection()
     ids = list(
-        session.scalars(
+        conn.scalars(
             select(DeliveryRow.id)
             .join(HitRow, HitRow.id == DeliveryRow.hit_id)
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
@@ -99,13 +103,13 @@ def claim_due(
     )
     if not ids:
         return []
-    session.execute(
+    conn.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id.in_(ids))
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
     )
-    rows = list(session.execute(_ALERTS.where(DeliveryRow.id.in_(ids))))
-    firsts = _story_firsts(session, rows)
+    rows = list(conn.execute(_ALERTS.where(DeliveryRow.id.in_(ids))))
+    firsts = _story_firsts(conn, rows)
     found = {}
     for row in rows:
         first_id, headline = firsts.get((row.story_id, row.rule_id, row.channel), (row.id, None))
@@ -116,7 +120,7 @@ def claim_due(
 StoryKey = tuple[int | None, str, str]  # (story, rule, channel)
 
 
-def _story_firsts(session: Session, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, str]]:
+def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, str]]:
     """For each (story, rule, channel) of a claimed batch: (delivery id, headline) of
     the story's first delivery that was or will be told. One query per batch: a story
     reported by thousands of outlets made one query per alert the drain's whole cost."""
@@ -146,7 +150,7 @@ def _story_firsts(session: Session, rows: Sequence[Any]) -> dict[StoryKey, tuple
     )
     return {
         (story, rule, channel): (first, title)
-        for story, rule, channel, first, title in session.execute(query)
+        for story, rule, channel, first, title in conn.execute(query)
         if (story, rule, channel) in keys
     }
 
