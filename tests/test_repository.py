@@ -1,14 +1,15 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.store import repository as repo
-from monitor.store.db import make_engine, session_factory
+from monitor.store.db import make_engine, session_factory, upgrade
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow
 from tests.conftest import _truncate
 
@@ -93,6 +94,27 @@ def test_an_article_starting_its_own_story_is_written_once_on_postgresql(
         stories = {i: story for i, story in s.execute(select(ArticleRow.id, ArticleRow.story_id))}
     assert stories == {first: first, second: first}
     engine.dispose()
+
+
+def test_story_look_ups_read_the_key_index_alone_on_sqlite(tmp_path: Path) -> None:
+    """A key shared by a story's hundreds of outlets must not mean hundreds of table reads
+    per look-up: the index holds the article ids too."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "FROM story_keys" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    with engine.connect() as conn:
+        repo.story_candidates(conn, ["00ab", "01cd"], datetime.now(UTC) - timedelta(hours=1))
+        [(statement, parameters)] = sent
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    engine.dispose()
+    steps = [row[-1] for row in plan]
+    assert any("COVERING INDEX ix_story_keys_lookup" in step for step in steps), steps
 
 
 def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-untyped-def]

@@ -131,7 +131,8 @@ class StoryKeyRow(Base):
     """LSH band keys of recent articles: two articles sharing a key are story candidates."""
 
     __tablename__ = "story_keys"
-    __table_args__ = (Index("ix_story_keys_key_created", "key", "created_at"),)
+    # article_id is in the index so that a look-up never reads the table (migration 0008).
+    __table_args__ = (Index("ix_story_keys_lookup", "key", "created_at", "article_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(32))
