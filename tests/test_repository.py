@@ -117,6 +117,33 @@ def test_story_look_ups_read_the_key_index_alone_on_sqlite(tmp_path: Path) -> No
     assert any("COVERING INDEX ix_story_keys_lookup" in step for step in steps), steps
 
 
+def test_first_of_story_look_ups_start_from_the_story_on_sqlite(tmp_path: Path) -> None:
+    """Without statistics SQLite's planner started from the status index when a batch held
+    more than a few stories: every delivery ever told was read for every batch claimed."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+        for n in range(40):  # forty stories
+            repo.store_article(s, article(feed.id, n), [HIT], lambda h: h.channels)
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "min(deliveries.id)" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    with sessions() as s:
+        assert len(repo.claim_due(s, datetime.now(UTC) + timedelta(seconds=1), "test", 0)) == 80
+        [(statement, parameters)] = sent
+        plan = s.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        steps = [row[-1] for row in plan]
+    engine.dispose()
+    assert any("ix_articles_story_id" in step for step in steps), steps
+    assert not any("status_due" in step or "ix_hits_rule_id" in step for step in steps), steps
+
+
 def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
     with sessions.begin() as s:

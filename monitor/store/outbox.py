@@ -128,15 +128,19 @@ def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple
     if not keys:
         return {}
     key = (ArticleRow.story_id, HitRow.rule_id, DeliveryRow.channel)
+    # The search starts from the stories' articles. Rule and status are compared as
+    # expressions, which no index serves: a planner without statistics (SQLite's, on any
+    # first cycle) otherwise started from the status index and read every delivery ever
+    # told, for every batch claimed (14 ms per batch with 29,000 deliveries stored).
     firsts = (
         select(*key, func.min(DeliveryRow.id).label("first"))
         .join(HitRow, HitRow.article_id == ArticleRow.id)
         .join(DeliveryRow, DeliveryRow.hit_id == HitRow.id)
         .where(
             ArticleRow.story_id.in_({k[0] for k in keys}),
-            HitRow.rule_id.in_({k[1] for k in keys}),
+            HitRow.rule_id.concat("").in_({k[1] for k in keys}),
             DeliveryRow.channel.in_({k[2] for k in keys}),
-            DeliveryRow.status.in_(("pending", "sent", "digest")),
+            DeliveryRow.status.concat("").in_(("pending", "sent", "digest")),
         )
         .group_by(*key)
         .subquery()
