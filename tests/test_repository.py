@@ -125,8 +125,10 @@ def test_first_of_story_look_ups_start_from_the_story_on_sqlite(tmp_path: Path) 
     sessions = session_factory(engine)
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, feeds("a"))
-        for n in range(40):  # forty stories
-            repo.store_article(s, article(feed.id, n), [HIT], lambda h: h.channels)
+        for n in (*range(40), *range(100, 140)):  # forty stories, each reported twice
+            sig = tuple(range(n % 100, n % 100 + 60))
+            stored = replace(article(feed.id, n), signature=sig)
+            repo.store_article(s, stored, [HIT], lambda h: h.channels)
     sent: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +137,9 @@ def test_first_of_story_look_ups_start_from_the_story_on_sqlite(tmp_path: Path) 
 
     event.listen(engine, "before_cursor_execute", record)
     with sessions() as s:
-        assert len(repo.claim_due(s, datetime.now(UTC) + timedelta(seconds=1), "test", 0)) == 80
+        claimed = repo.claim_due(s, datetime.now(UTC) + timedelta(seconds=1), "test", 0, 200)
+        assert len(claimed) == 160
+        assert sum(a.first_headline is not None for a in claimed) == 80  # the copies
         [(statement, parameters)] = sent
         plan = s.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         steps = [row[-1] for row in plan]

@@ -150,7 +150,9 @@ def store_article(
     if values["story_id"] is None:
         conn.execute(_OWN_STORY, {"article": article_id})
     if keys:
-        conn.execute(_NEW_KEYS, [{"key": k, "article_id": article_id} for k in keys])
+        now = utcnow()  # one time for all of them, not a call of the column default per row
+        rows = [{"key": key, "article_id": article_id, "created_at": now} for key in keys]
+        conn.execute(_NEW_KEYS, rows)
     _insert_hits(conn, article_id, hits, channels)
     return article_id
 

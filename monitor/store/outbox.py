@@ -124,7 +124,13 @@ def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple
     """For each (story, rule, channel) of a claimed batch: (delivery id, headline) of
     the story's first delivery that was or will be told. One query per batch: a story
     reported by thousands of outlets made one query per alert the drain's whole cost."""
-    keys = {(r.story_id, r.rule_id, r.channel) for r in rows if r.story_id is not None}
+    # An article that started its story (the story is named after it) precedes every other
+    # article of the story, so its deliveries are the story's first: nothing to look up.
+    keys = {
+        (r.story_id, r.rule_id, r.channel)
+        for r in rows
+        if r.story_id is not None and r.story_id != r.article_id
+    }
     if not keys:
         return {}
     rule: ColumnElement[str] = HitRow.rule_id.expression
