@@ -182,10 +182,7 @@ class ExtractorPool:
     def _result(self, worker: _Worker) -> tuple[str, object]:
         left = worker.started + self.timeout - time.monotonic()
         try:
-            # select() itself: Connection.poll builds and tears down a selector per call,
-            # a few percent of the service's CPU at a hundred pages a second.
-            ready, _, _ = select.select([worker.conn], [], [], max(0.0, left))
-            if not ready:
+            if not _readable(worker.conn, max(0.0, left)):
                 raise ExtractError(f"extraction_failed: took longer than {self.timeout:g}s")
             result: tuple[str, object] = worker.conn.recv()
             return result
@@ -218,6 +215,15 @@ class ExtractorPool:
                 worker.process.kill()
                 worker.process.join(2)
             worker.conn.close()
+
+
+def _readable(conn: Connection, seconds: float) -> bool:
+    """Connection.poll, without the selector it builds and tears down on every call (a few
+    percent of the service's CPU at a hundred pages a second). poll(2), not select(2): a
+    worker replaced late in a long run may get a descriptor above select's limit of 1024."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
 
 
 def _hand(worker: _Worker, job: _Job) -> None:

@@ -1,5 +1,6 @@
 import asyncio
 import os
+import resource
 import signal
 import time
 from pathlib import Path
@@ -179,3 +180,31 @@ def test_when_a_worker_dies_only_the_page_it_was_on_fails() -> None:
     assert isinstance(failed, ExtractError) and "worker died" in str(failed)
     assert "mechanised brigades" in text
     assert workers == 1
+
+
+def test_workers_on_descriptors_above_select_limit_are_served() -> None:
+    """A worker replaced late in a long run gets whatever descriptor is free, often above
+    the 1,024 that select(2) can watch."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1_200
+    assert hard >= wanted, "this machine allows no descriptor above 1,024"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    held = [os.dup(0) for _ in range(1_100)]
+
+    async def go() -> tuple[int, str]:
+        pool = ExtractorPool(1, 10, 1024).start()
+        try:
+            job = pool.extract(page("T", TROOPS_TEXT), None)
+            extracted = await asyncio.wait_for(job, 30)  # a feeder that died never answers
+            return pool._all[0].conn.fileno(), extracted.text if extracted else ""
+        finally:
+            pool.close()
+
+    try:
+        descriptor, text = asyncio.run(go())
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert descriptor > 1024
+    assert "mechanised brigades" in text
