@@ -122,8 +122,9 @@ StoryKey = tuple[int | None, str, str]  # (story, rule, channel)
 
 def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, str]]:
     """For each (story, rule, channel) of a claimed batch: (delivery id, headline) of
-    the story's first delivery that was or will be told. One query per batch: a story
-    reported by thousands of outlets made one query per alert the drain's whole cost."""
+    the story's first delivery that was or will be told. Two queries per batch, however
+    many alerts it holds: a story reported by thousands of outlets made one query per alert
+    the drain's whole cost."""
     # An article that started its story (the story is named after it) precedes every other
     # article of the story, so its deliveries are the story's first: nothing to look up.
     keys = {
@@ -155,7 +156,11 @@ def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple
         )
         .group_by(*key)
     )
-    found = {(story, r, c): first for story, r, c, first in conn.execute(firsts)}
+    # Each column is matched against its own list, so combinations of the batch's keys
+    # that no claimed alert has come back too: only the batch's own are kept.
+    found = {
+        (story, r, c): first for story, r, c, first in conn.execute(firsts) if (story, r, c) in keys
+    }
     return _headlines(conn, found)
 
 
