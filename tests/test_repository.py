@@ -1,9 +1,12 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from monitor.config import FeedConfig
@@ -96,24 +99,34 @@ def test_an_article_starting_its_own_story_is_written_once_on_postgresql(
     engine.dispose()
 
 
+@contextmanager
+def sqlite_plan(engine: Engine, marker: str) -> Iterator[list[str]]:
+    """The steps of SQLite's plan for the one statement containing ``marker`` that the block
+    runs (filled in when the block ends)."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if marker in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    steps: list[str] = []
+    yield steps
+    event.remove(engine, "before_cursor_execute", record)
+    [(statement, parameters)] = sent
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        steps += [row[-1] for row in plan]
+
+
 def test_story_look_ups_read_the_key_index_alone_on_sqlite(tmp_path: Path) -> None:
     """A key shared by a story's hundreds of outlets must not mean hundreds of table reads
     per look-up: the index holds the article ids too."""
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     upgrade(engine)
-    sent: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        if "FROM story_keys" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    with engine.connect() as conn:
+    with sqlite_plan(engine, "FROM story_keys") as steps, engine.connect() as conn:
         repo.story_candidates(conn, ["00ab", "01cd"], datetime.now(UTC) - timedelta(hours=1))
-        [(statement, parameters)] = sent
-        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
     engine.dispose()
-    steps = [row[-1] for row in plan]
     assert any("COVERING INDEX ix_story_keys_lookup" in step for step in steps), steps
 
 
@@ -129,21 +142,11 @@ def test_first_of_story_look_ups_start_from_the_story_on_sqlite(tmp_path: Path) 
             sig = tuple(range(n % 100, n % 100 + 60))
             stored = replace(article(feed.id, n), signature=sig)
             repo.store_article(s, stored, [HIT], lambda h: h.channels)
-    sent: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        if "min(deliveries.id)" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    with sessions() as s:
+    with sqlite_plan(engine, "min(deliveries.id)") as steps, sessions() as s:
         claimed = repo.claim_due(s, datetime.now(UTC) + timedelta(seconds=1), "test", 0, 200)
-        assert len(claimed) == 160
-        assert sum(a.first_headline is not None for a in claimed) == 80  # the copies
-        [(statement, parameters)] = sent
-        plan = s.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        steps = [row[-1] for row in plan]
     engine.dispose()
+    assert len(claimed) == 160
+    assert sum(a.first_headline is not None for a in claimed) == 80  # the copies
     assert any("ix_articles_story_id" in step for step in steps), steps
     assert not any("status_due" in step or "ix_hits_rule_id" in step for step in steps), steps
 
