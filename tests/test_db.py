@@ -1,13 +1,15 @@
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, inspect, text
 
 from monitor.config import FeedConfig
-from monitor.entities import Article, Document
+from monitor.entities import Article, Document, Hit, Severity
 from monitor.errors import StoreError
 from monitor.store import repository as repo
-from monitor.store.db import make_engine, session_factory, upgrade
+from monitor.store.db import MIGRATIONS_DIR, make_engine, session_factory, upgrade
 from tests.conftest import _truncate
 
 
@@ -16,7 +18,7 @@ def test_upgrade_creates_every_table_and_is_repeatable(engine) -> None:  # type:
     names = set(inspect(engine).get_table_names())
     assert {"feeds", "articles", "hits", "deliveries", "alembic_version"} <= names
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
 
 
 def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path: Path) -> None:
@@ -70,3 +72,35 @@ def test_postgresql_inserts_rows_given_together_in_one_statement(postgres_url: s
     assert stored == 20
     [statement] = sent
     assert statement.count("%(") == 3 * 20  # 20 rows of (key, article_id, created_at)
+
+
+def test_deliveries_stored_before_0009_get_their_story_and_rule(engine) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0009 copies each delivery's story and rule from its article and hit, so
+    the outbox's story look-up finds deliveries stored before it (and their articles'
+    stories, the first article's id when the story was never set)."""
+    hit = Hit("r1", "Rule one", Severity.high, 1.0, (), ("desk",))
+    with session_factory(engine).begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="a")])
+        for n in (1, 2):
+            doc = Document(f"Title {n}", "Body", "en")
+            url = f"https://e.org/{n}"
+            stored = Article(feed.id, f"g{n}", url, url, doc, "page", None, None, tuple(range(60)))
+            repo.store_article(s, stored, [hit], lambda h: h.channels)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+        conn.execute(text("UPDATE articles SET story_id = NULL WHERE guid = 'g1'"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.guid, d.story_id, a.id, d.rule_id FROM deliveries d "
+                "JOIN hits h ON h.id = d.hit_id JOIN articles a ON a.id = h.article_id "
+                "ORDER BY a.guid"
+            )
+        ).all()
+    [(_, first_story, first_id, first_rule), (_, second_story, _, second_rule)] = rows
+    assert first_story == first_id and second_story == first_id  # one story, the first's
+    assert first_rule == second_rule == "r1"

@@ -153,13 +153,20 @@ def store_article(
         now = utcnow()  # one time for all of them, not a call of the column default per row
         rows = [{"key": key, "article_id": article_id, "created_at": now} for key in keys]
         conn.execute(_NEW_KEYS, rows)
-    _insert_hits(conn, article_id, hits, channels)
+    _insert_hits(conn, (article_id, story or article_id), hits, channels)
     return article_id
 
 
 def _insert_hits(
-    conn: Connection, article_id: int, hits: Sequence[Hit], channels: Callable[[Hit], Iterable[str]]
+    conn: Connection,
+    article: tuple[int, int],
+    hits: Sequence[Hit],
+    channels: Callable[[Hit], Iterable[str]],
 ) -> None:
+    """The hits of an article (id, story) and one pending delivery per channel; a delivery
+    carries the story and rule, so that the outbox finds a story's first alert from the
+    deliveries' own index."""
+    article_id, story = article
     if not hits:
         return
     rows = [
@@ -177,7 +184,14 @@ def _insert_hits(
     ]
     ids = conn.execute(_NEW_HITS, rows).scalars()
     deliveries = [
-        {"hit_id": hit_id, "channel": channel, "status": "pending", "attempts": 0}
+        {
+            "hit_id": hit_id,
+            "channel": channel,
+            "status": "pending",
+            "attempts": 0,
+            "story_id": story,
+            "rule_id": hit.rule_id,
+        }
         for hit_id, hit in zip(ids.all(), hits, strict=True)
         for channel in dict.fromkeys(channels(hit))
     ]

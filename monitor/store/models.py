@@ -185,6 +185,10 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("hit_id", "channel", name="uq_deliveries_hit_channel"),
         Index("ix_deliveries_status_due", "status", "next_attempt_at"),
+        # Finding a story's first delivery per rule and channel reads this index alone
+        # (migration 0009): through articles and hits, planners without statistics started
+        # from the status index and read every delivery ever told, for every batch.
+        Index("ix_deliveries_story", "story_id", "rule_id", "channel", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -203,3 +207,6 @@ class DeliveryRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)  # why it went to the digest, if it did
+    # The hit's article's story and the hit's rule, copied at store time (neither changes).
+    story_id: Mapped[int | None] = mapped_column(Integer)
+    rule_id: Mapped[str | None] = mapped_column(String(100))
