@@ -101,7 +101,7 @@ def test_an_article_starting_its_own_story_is_written_once_on_postgresql(
 
 @contextmanager
 def query_plan(engine: Engine, marker: str) -> Iterator[list[str]]:
-    """The lines of the database's plan for the one statement containing ``marker`` that
+    """The lines of the database's plan for the first statement containing ``marker`` that
     the block runs (filled in when the block ends)."""
     sent: list[tuple[str, Any]] = []
 
@@ -113,7 +113,7 @@ def query_plan(engine: Engine, marker: str) -> Iterator[list[str]]:
     steps: list[str] = []
     yield steps
     event.remove(engine, "before_cursor_execute", record)
-    [(statement, parameters)] = sent
+    statement, parameters = sent[0]
     explain = "EXPLAIN QUERY PLAN" if engine.dialect.name == "sqlite" else "EXPLAIN"
     with engine.connect() as conn:
         steps += [row[-1] for row in conn.exec_driver_sql(f"{explain} {statement}", parameters)]

@@ -118,15 +118,35 @@ def claim_due(
 
 
 StoryKey = tuple[int | None, str, str]  # (story, rule, channel)
+# Keys looked up per statement. One probe of the story index per key, each planned on its
+# own: as one grouping (a list per column, or row values) both databases, lacking
+# statistics, still chose the status index once the table grew. A fixed number per
+# statement, built once: building and compiling one per batch cost the service more than
+# the grouping had cost the database.
+FIRSTS_PER_QUERY = 25
+_FIRSTS = select(
+    *(
+        select(func.min(_DELIVERIES.c.id))
+        .where(
+            _DELIVERIES.c.story_id == bindparam(f"s{i}"),
+            _DELIVERIES.c.rule_id == bindparam(f"r{i}"),
+            _DELIVERIES.c.channel == bindparam(f"c{i}"),
+            _DELIVERIES.c.status.in_(("pending", "sent", "digest")),
+        )
+        .scalar_subquery()
+        for i in range(FIRSTS_PER_QUERY)
+    )
+)
 
 
 def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, str]]:
     """For each (story, rule, channel) of a claimed batch: (delivery id, headline) of
-    the story's first delivery that was or will be told. Two queries per batch, however
-    many alerts it holds: a story reported by thousands of outlets made one query per alert
-    the drain's whole cost. Deliveries carry their story and rule (``ix_deliveries_story``),
-    so the grouping reads one index range per key: joined through articles and hits,
-    planners without statistics started from the status index and read every delivery."""
+    the story's first delivery that was or will be told. A query per FIRSTS_PER_QUERY keys
+    and one for the headlines, however many alerts the batch holds: a story reported by
+    thousands of outlets made one query per alert the drain's whole cost. Deliveries carry
+    their story and rule (``ix_deliveries_story``), so each key is one index probe: joined
+    through articles and hits, planners without statistics started from the status index
+    and read every delivery."""
     # An article that started its story (the story is named after it) precedes every other
     # article of the story, so its deliveries are the story's first: nothing to look up.
     keys = {
@@ -136,21 +156,13 @@ def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple
     }
     if not keys:
         return {}
-    d, order = _DELIVERIES.c, sorted(keys)
-    # One probe of the story index per key, each planned on its own: as one grouping
-    # (lists per column, or row values) both databases, lacking statistics, still chose
-    # the status index once the table grew.
-    firsts = select(
-        *(
-            select(func.min(d.id))
-            .where(d.story_id == story, d.rule_id == rule, d.channel == channel)
-            .where(d.status.in_(("pending", "sent", "digest")))
-            .scalar_subquery()
-            for story, rule, channel in order
-        )
-    )
-    row = conn.execute(firsts).one()
-    found = {key: first for key, first in zip(order, row, strict=True) if first is not None}
+    order, found = sorted(keys), dict[StoryKey, int]()
+    for start in range(0, len(order), FIRSTS_PER_QUERY):
+        chunk = order[start : start + FIRSTS_PER_QUERY]
+        padded = chunk + chunk[-1:] * (FIRSTS_PER_QUERY - len(chunk))  # one statement shape
+        params = {f"{p}{i}": v for i, k in enumerate(padded) for p, v in zip("src", k, strict=True)}
+        row = conn.execute(_FIRSTS, params).one()[: len(chunk)]
+        found |= {key: first for key, first in zip(chunk, row, strict=True) if first is not None}
     return _headlines(conn, found)
 
 
