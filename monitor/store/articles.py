@@ -3,12 +3,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -51,23 +67,50 @@ _OWN_STORY = (
     update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article")).values(story_id=_ARTICLES.c.id)
 )
 _NEXT_ID = text("SELECT nextval(pg_get_serial_sequence('articles', 'id'))")
-_NEW_KEYS = insert(_STORY_KEYS)
 _NEW_HITS = insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True)
 _NEW_DELIVERIES = insert(_DELIVERIES)
-_SHARED = (
-    select(_STORY_KEYS.c.article_id, func.count().label("shared"))
-    .where(
-        _STORY_KEYS.c.key.in_(bindparam("keys", expanding=True)),
-        _STORY_KEYS.c.created_at >= bindparam("since"),
+
+
+def _key_statements(dialect: str) -> tuple[Insert, Select[Any]]:
+    """An article's band keys stored, and looked up, with the keys bound as one value (a
+    JSON array on SQLite, an array on PostgreSQL). Bound one by one, as 20 rows of (key,
+    article, time) and as a list of 20, each value went through SQLAlchemy's parameter
+    processing: storing an article took 16% more instructions (callgrind, SQLite)."""
+    keys = bindparam("keys", type_=ARRAY(String)) if dialect == "postgresql" else bindparam("keys")
+    given = (
+        func.unnest(keys).table_valued("value").render_derived()
+        if dialect == "postgresql"
+        else func.json_each(keys).table_valued("value")
     )
-    .group_by(_STORY_KEYS.c.article_id)
-    .order_by(func.count().desc(), _STORY_KEYS.c.article_id.desc())
-    .limit(STORY_CANDIDATES)
-    .subquery()
-)
-_CANDIDATES = select(_ARTICLES.c.id, _ARTICLES.c.story_id, _ARTICLES.c.signature).join(
-    _SHARED, _SHARED.c.article_id == _ARTICLES.c.id
-)
+    store = insert(_STORY_KEYS).from_select(
+        ["key", "article_id", "created_at"],
+        select(
+            given.c.value,
+            bindparam("article", type_=Integer),
+            bindparam("now", type_=_STORY_KEYS.c.created_at.type),
+        ),
+    )
+    # = ANY(array) is what PostgreSQL made of the IN list; SQLite probes the index per key.
+    wanted = (
+        _STORY_KEYS.c.key == any_(keys)
+        if dialect == "postgresql"
+        else (_STORY_KEYS.c.key.in_(select(given.c.value)))
+    )
+    shared = (
+        select(_STORY_KEYS.c.article_id, func.count().label("shared"))
+        .where(wanted, _STORY_KEYS.c.created_at >= bindparam("since"))
+        .group_by(_STORY_KEYS.c.article_id)
+        .order_by(func.count().desc(), _STORY_KEYS.c.article_id.desc())
+        .limit(STORY_CANDIDATES)
+        .subquery()
+    )
+    candidates = select(_ARTICLES.c.id, _ARTICLES.c.story_id, _ARTICLES.c.signature).join(
+        shared, shared.c.article_id == _ARTICLES.c.id
+    )
+    return store, candidates
+
+
+_KEYS = {dialect: _key_statements(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 @dataclass(frozen=True)
@@ -150,9 +193,8 @@ def store_article(
     if values["story_id"] is None:
         conn.execute(_OWN_STORY, {"article": article_id})
     if keys:
-        now = utcnow()  # one time for all of them, not a call of the column default per row
-        rows = [{"key": key, "article_id": article_id, "created_at": now} for key in keys]
-        conn.execute(_NEW_KEYS, rows)
+        params = {"keys": _bound(conn, keys), "article": article_id, "now": utcnow()}
+        conn.execute(_KEYS[conn.dialect.name][0], params)
     _insert_hits(conn, (article_id, story or article_id), hits, channels)
     return article_id
 
@@ -219,8 +261,12 @@ def story_candidates(
     conn: Connection, keys: Sequence[str], since: datetime
 ) -> Sequence[tuple[int, int | None, bytes | None]]:
     """(id, story, signature) of the recent articles sharing the most band keys."""
-    rows = conn.execute(_CANDIDATES, {"keys": list(keys), "since": since})
-    return [(i, story, sig) for i, story, sig in rows]
+    params = {"keys": _bound(conn, keys), "since": since}
+    return [(i, story, sig) for i, story, sig in conn.execute(_KEYS[conn.dialect.name][1], params)]
+
+
+def _bound(conn: Connection, keys: Sequence[str]) -> str | list[str]:
+    return list(keys) if conn.dialect.name == "postgresql" else json.dumps(list(keys))
 
 
 def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:
