@@ -200,3 +200,16 @@ def test_a_term_keeps_its_hash_but_a_copy_computes_its_own() -> None:
     copied = pickle.loads(pickle.dumps(term))  # string hashes differ between processes
     assert "_hash" not in copied.__dict__
     assert copied == term and hash(copied) == hash(term)
+
+
+def test_evidence_follows_the_rules_order_of_terms_and_stops_at_five() -> None:
+    """Matched terms are found from the patterns a document holds, not by testing each of
+    the rule's terms: the evidence still lists them in the rule's order, however the text
+    orders them, a term sharing a pattern with another counts once, and only five are
+    quoted while all count towards the score."""
+    terms = ["tank*", "troop*", "brigade*", "convoy*", "artillery", "drone*", "border"]
+    r = make("r", {"any": [*terms, "troops"]})  # "troops" shares a word with "troop*"
+    text = "A border drone saw artillery, a convoy and a brigade; troops and tanks."
+    [hit] = compile_rules([r]).match(Document("", text))
+    assert hit.score == 8
+    assert [e.term for e in hit.evidence] == terms[:5]

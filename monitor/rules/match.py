@@ -82,12 +82,21 @@ class Matcher:
         self._term_pids: dict[Term, frozenset[int]] = {}
         self._rules_by_pid: dict[int, list[int]] = defaultdict(list)
         self._positive: list[tuple[Term, ...]] = []
+        # Per rule: pattern id -> (place among the rule's positive terms, term). A document
+        # holds a few dozen patterns and a rule a hundred terms or more: its matched terms
+        # are found from the patterns present, not by testing every term.
+        self._positive_by_pid: list[dict[int, list[tuple[int, Term]]]] = []
         self._required: list[tuple[frozenset[int], ...]] = []
         for index, rule in enumerate(self.rules):
             for term in all_terms(rule.match):
                 self._term_pids[term] = frozenset(self._pid(p) for p in term.patterns)
             positive = tuple(dict.fromkeys(positive_terms(rule.match)))
             self._positive.append(positive)
+            by_pid: dict[int, list[tuple[int, Term]]] = defaultdict(list)
+            for place, term in enumerate(positive):
+                for pid in self._term_pids[term]:
+                    by_pid[pid].append((place, term))
+            self._positive_by_pid.append(dict(by_pid))
             required = self._required_groups(rule.match)
             # Every required group must occur, so a rule is indexed under the smallest one
             # only (fewest patterns: fewest articles wake it up), and tested on the others.
@@ -205,13 +214,22 @@ class Matcher:
             rule = self.rules[index]
             if not rule.in_scope(doc.language, doc.feed, doc.tags) or not view.holds(rule.match):
                 continue
-            matched = [t for t in self._positive[index] if view.has(t)]
+            matched = self._matched(index, view)
             score = sum(t.weight for t in matched)
             if rule.threshold is not None and score < rule.threshold:
                 continue
             evidence = [view.evidence(t) for t in matched[:MAX_EVIDENCE]]
             hits.append((index, _hit(rule, score, evidence)))
         return hits
+
+    def _matched(self, index: int, view: _View) -> list[Term]:
+        """The rule's positive terms the document holds, in the rule's order."""
+        by_pid, found = self._positive_by_pid[index], dict[int, Term]()
+        for pid in view.present["any"].intersection(by_pid):
+            for place, term in by_pid[pid]:
+                if place not in found and view.has(term):
+                    found[place] = term
+        return [found[place] for place in sorted(found)]
 
 
 class _View:
