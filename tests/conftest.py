@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from monitor.store.db import make_engine, upgrade
+from monitor.store.db import MIGRATIONS_DIR, make_engine, upgrade
 from monitor.store.models import Base
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,6 +56,15 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def downgrade(conn: Connection, revision: str) -> None:
+    """Take the schema back to ``revision`` on this connection (``monitor.store.db.upgrade``
+    brings it to the newest again): for tests of what a migration does to stored rows."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = conn
+    command.downgrade(cfg, revision)
 
 
 def _truncate(engine: Engine) -> None:

@@ -1,8 +1,6 @@
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, inspect, text
 
 from monitor.config import FeedConfig
@@ -10,7 +8,8 @@ from monitor.entities import Article, Document, Hit, Severity
 from monitor.errors import StoreError
 from monitor.notify.stories import band_keys
 from monitor.store import repository as repo
-from monitor.store.db import MIGRATIONS_DIR, make_engine, session_factory, upgrade
+from monitor.store.db import make_engine, session_factory, upgrade
+from tests.conftest import downgrade
 
 
 def test_upgrade_creates_every_table_and_is_repeatable(engine) -> None:  # type: ignore[no-untyped-def]
@@ -85,11 +84,8 @@ def test_deliveries_stored_before_0009_get_their_story_and_rule(engine) -> None:
             url = f"https://e.org/{n}"
             stored = Article(feed.id, f"g{n}", url, url, doc, "page", None, None, tuple(range(60)))
             repo.store_article(s, stored, [hit], lambda h: h.channels)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008")
+        downgrade(conn, "0008")
         conn.execute(text("UPDATE articles SET story_id = NULL WHERE guid = 'g1'"))
     upgrade(engine)
     with engine.connect() as conn:

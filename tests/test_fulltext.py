@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -22,11 +20,11 @@ from monitor.rules.build import rule_from_file
 from monitor.rules.model import RuleFile
 from monitor.rules.prefilter import Join, Need, Word, prefilter
 from monitor.store import repository as repo
-from monitor.store.db import MIGRATIONS_DIR, make_engine, session_factory
+from monitor.store.db import MIGRATIONS_DIR, make_engine, session_factory, upgrade
 from monitor.store.fulltext import candidate_ids, fts5_query, tsquery
 from monitor.store.maintenance import prune
 from monitor.web.search import search
-from tests.conftest import REPO, _truncate
+from tests.conftest import REPO, _truncate, downgrade
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -160,16 +158,11 @@ def test_postgresql_index_holds_what_the_translate_of_migration_0006_held(
 def test_migration_0006_downgrades_and_rebuilds_the_index_for_stored_articles(
     engine: Engine,
 ) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     sessions = session_factory(engine)
     with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+        downgrade(conn, "0005")
     with sessions.begin() as s:
         [stored] = store(s, [Document("Ёлка у границы", "Армия.")])
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    upgrade(engine)
     with sessions.begin() as s:
         assert find(s, Word("елка")) == {stored}  # indexed by the upgrade, not by a trigger

@@ -94,7 +94,7 @@ def _key_statements(dialect: str) -> tuple[Insert, Select[Any]]:
     wanted = (
         _STORY_KEYS.c.key == any_(keys)
         if dialect == "postgresql"
-        else (_STORY_KEYS.c.key.in_(select(given.c.value)))
+        else _STORY_KEYS.c.key.in_(select(given.c.value))
     )
     shared = (
         select(_STORY_KEYS.c.article_id, func.count().label("shared"))
