@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import json
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -209,10 +210,17 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.0
 
 class KeepAliveServer:
     """HTTP/1.1 with keep-alive on raw asyncio streams; counts connections, open and
-    total. ``hang_up``: close every connection after its first answer, unannounced."""
+    total. ``hang_up``: close every connection after its first answer, unannounced;
+    ``body``: what every answer carries; ``tls``: serve HTTPS with this context."""
 
-    def __init__(self, hang_up: bool = False, delay: float = 0.0) -> None:
-        self.hang_up, self.delay = hang_up, delay
+    def __init__(
+        self,
+        hang_up: bool = False,
+        delay: float = 0.0,
+        body: bytes = b"ok",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.hang_up, self.delay, self.body, self.tls = hang_up, delay, body, tls
         self.accepted = self.open = self.peak = 0
         self.port = 0
         self._writers: set[asyncio.StreamWriter] = set()
@@ -223,7 +231,8 @@ class KeepAliveServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        serving = asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
+        server = self._loop.run_until_complete(serving)
         self._server, self.port = server, server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
@@ -236,6 +245,9 @@ class KeepAliveServer:
             for writer in list(self._writers):
                 writer.close()
             await asyncio.sleep(0.05)
+            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+                task.cancel()  # an answer still waiting out its delay
+            await asyncio.sleep(0)
             self._loop.stop()
 
         asyncio.run_coroutine_threadsafe(shut(), self._loop)
@@ -249,11 +261,12 @@ class KeepAliveServer:
         try:
             while (await reader.readuntil(b"\r\n\r\n")) and not writer.is_closing():
                 await asyncio.sleep(self.delay)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(self.body)}\r\n\r\n"
+                writer.write(head.encode() + self.body)
                 await writer.drain()
                 if self.hang_up:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
         finally:
             self.open -= 1
@@ -262,7 +275,7 @@ class KeepAliveServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
 
 @contextmanager

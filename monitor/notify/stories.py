@@ -32,10 +32,16 @@ def signature(title: str, text: str) -> Signature:
     borrow the next filled bucket's minimum (rotation densification, Shrivastava & Li
     2014), so short texts still compare position by position."""
     tokens = words(fold(prepare(f"{title}\n{text[:TEXT_CHARS]}")))
-    shingles = {" ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))}
+    # A shingle seen twice only offers its minimum again: no set to build.
+    shingles = (
+        map(" ".join, zip(*(tokens[i:] for i in range(SHINGLE)), strict=False))
+        if len(tokens) >= SHINGLE
+        else [" ".join(tokens)]
+    )
     best = [_EMPTY] * PERMUTATIONS
+    blake2b = hashlib.blake2b
     for shingle in shingles:
-        digest = int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        digest = int.from_bytes(blake2b(shingle.encode(), digest_size=8).digest(), "big")
         bucket, value = digest % PERMUTATIONS, digest // PERMUTATIONS >> 2
         if value < best[bucket]:
             best[bucket] = value
