@@ -20,11 +20,15 @@ def test_upgrade_creates_every_table_and_is_repeatable(engine) -> None:  # type:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
 
 
-def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_mode_with_busy_timeout_journals_in_memory_and_a_larger_cache(
+    tmp_path: Path,
+) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        assert conn.execute(text("PRAGMA temp_store")).scalar() == 2  # MEMORY
+        assert conn.execute(text("PRAGMA cache_size")).scalar() == -32 * 1024  # KiB
     engine.dispose()
 
 

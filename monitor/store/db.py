@@ -19,6 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StoreError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Statement journals and temporary tables in memory, not in files: an article's multi-row
+# inserts (20 story keys, its hits) inside a poll's transaction each need a statement
+# journal, and past 64 KiB SQLite spilled it to a new temporary file, about a hundred
+# writes per article stored (two thirds of all writes) for files deleted at once.
+SQLITE_TEMP_STORE = "MEMORY"
+# Page cache per connection, KiB (SQLite's default is 2 MiB): with the default, the random
+# index pages that storing an article touches were read from disk again and again, 83 reads
+# per article at 5,000 articles; 21 with this. The cache grows only as pages are used.
+SQLITE_CACHE_KIB = 32 * 1024
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -45,6 +54,8 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA temp_store={SQLITE_TEMP_STORE}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
