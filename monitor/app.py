@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
@@ -103,7 +102,7 @@ async def open_services(
         matcher=compile_rules(rules.rules),
         sender=make_sender(config, echo),
         extract=extractor.extract,
-        db_thread=ThreadPoolExecutor(db_threads(engine.dialect.name), "db"),
+        db_threads=db_threads(engine.dialect.name),
     )
     try:
         yield services, notes

@@ -3,7 +3,9 @@
 Every poll ends with a write to its feed row, and a warm cycle ends a thousand polls within
 seconds; a transaction each cost more in round trips and commits than the writes themselves
 (on PostgreSQL, a fifth of the cycle). The first call is handled at once (no timer, so no
-added wait when polls are few); calls that arrive meanwhile form the next batch.
+added wait when polls are few); calls that arrive meanwhile form the next batch. With
+``concurrency`` above one, that many batches are handled at once (PostgreSQL's database
+threads), and calls wait to be grouped only when every one of them is busy.
 """
 
 from __future__ import annotations
@@ -24,19 +26,26 @@ class Batcher(Generic[T, R]):
     item out of the batch: work handed over is finished."""
 
     def __init__(
-        self, handle: Callable[[list[T]], Awaitable[list[R]]], limit: int = BATCH_LIMIT
+        self,
+        handle: Callable[[list[T]], Awaitable[list[R]]],
+        limit: int = BATCH_LIMIT,
+        concurrency: int = 1,
     ) -> None:
         self._handle = handle
         self._limit = limit
+        self._concurrency = max(1, concurrency)
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._waiting.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())
+        # A task whose loop has ended is done at once, before its callbacks run: it is not
+        # counted, or an item arriving just then would wait for nobody.
+        self._tasks = [task for task in self._tasks if not task.done()]
+        if len(self._tasks) < self._concurrency:
+            self._tasks.append(loop.create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar, TypeVarTuple
 
 import httpx
-from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
@@ -46,6 +45,7 @@ from monitor.notify.stories import signature
 from monitor.outcomes import Outcome, write_outcomes
 from monitor.rules import Matcher
 from monitor.store import repository as repo
+from monitor.storing import STORE_GROUP_LIMIT, Stored, Storing
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,15 +69,28 @@ class Services:
     sender: Sender
     extract: Extract
     route: Callable[[Hit], Iterable[str]] = lambda hit: hit.channels
-    # Database work (and the matching before a store, and feed-down notices) runs here, off
-    # the event loop: a commit waits on the disk, and fetches and extraction hand-offs must
-    # not wait for it. One thread for SQLite (one writer at a time), a few for PostgreSQL.
-    db_thread: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, "db"))
-    # Poll outcomes of feeds that finish together are written in one transaction.
+    # Database work (and the matching before a store, and feed-down notices) runs on these
+    # threads, off the event loop: a commit waits on the disk, and fetches and extraction
+    # hand-offs must not wait for it. One for SQLite (one writer at a time), a few for
+    # PostgreSQL.
+    db_threads: int = 1
+    db_thread: Executor = field(init=False)
+    # Poll outcomes, and polls' new articles, of feeds that finish together are written in
+    # one transaction.
     outcomes: Batcher[Outcome, BaseException | None] = field(init=False)
+    stores: Batcher[Sequence[Article], Stored] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.db_thread = ThreadPoolExecutor(self.db_threads, "db")
         self.outcomes = Batcher(self._write_outcomes)
+        self.stores = Batcher(self._store_polls, STORE_GROUP_LIMIT, self.db_threads)
+
+    async def _store_polls(self, batch: list[Sequence[Article]]) -> list[Stored]:
+        stories = self.sender.settings.stories
+        window = (stories.window, stories.similarity)
+        return await _in_db(
+            self, Storing(self.sessions, self.matcher, self.route, window).polls, batch
+        )
 
     async def _write_outcomes(self, batch: list[Outcome]) -> list[BaseException | None]:
         down_after = self.config.feed_down_after
@@ -151,7 +164,7 @@ async def _poll(svc: Services, feed: FeedRef) -> PollReport:
         return PollReport(feed.name, status=result.status, note="unchanged")
     parsed = parse_feed(result.content, result.url)
     fresh = await _in_db(svc, _fresh, svc, feed, parsed)
-    new, hits = await _in_db(svc, _store, svc, await _build_all(svc, feed, fresh))
+    new, hits = await _store(svc, await _build_all(svc, feed, fresh))
     await _record(svc, feed, _outcome(svc, feed, result, parsed, moved, digest))
     note = f"read despite: {parsed.problem}" if parsed.problem else None
     return PollReport(
@@ -299,41 +312,15 @@ def storable(text: str) -> str:
     return text
 
 
-def _store(svc: Services, articles: Sequence[Article]) -> tuple[int, int]:
-    """Match and store a poll's new articles in one transaction (one commit per feed, not per
-    article). An article the database refuses as data does not keep the others out: they are
-    then stored one by one and it is logged and skipped. Any other database error fails the
-    poll, whose validators are then not saved, so the next poll sees the items again."""
-    matched = [(article, svc.matcher.match(article.document)) for article in articles]
-    try:
-        with svc.sessions.begin() as session:
-            stored = [_store_one(svc, session, a, found) for a, found in matched]
-    except DataError:
-        stored = [_store_alone(svc, a, found) for a, found in matched]
-    new = hits = 0
-    for (_, found), article_id in zip(matched, stored, strict=True):
-        if article_id is not None:
-            new += 1
-            hits += len(found)
-            for hit in found:
-                metrics.HITS.labels(rule=hit.rule_id).inc()
-    return new, hits
-
-
-def _store_one(svc: Services, session: Session, article: Article, found: list[Hit]) -> int | None:
-    stories = svc.sender.settings.stories
-    return repo.store_article(
-        session, article, found, svc.route, (stories.window, stories.similarity)
-    )
-
-
-def _store_alone(svc: Services, article: Article, found: list[Hit]) -> int | None:
-    try:
-        with svc.sessions.begin() as session:
-            return _store_one(svc, session, article, found)
-    except DataError as exc:
-        log.error("article %s not stored, the database refuses it: %s", article.url, exc.orig)
-        return None
+async def _store(svc: Services, articles: Sequence[Article]) -> tuple[int, int]:
+    """(new, hits) of a poll's articles, matched and stored with other polls' (``storing``);
+    a database error of this poll's fails it."""
+    if not articles:
+        return 0, 0
+    stored = await svc.stores.submit(articles)
+    if isinstance(stored, Exception):
+        raise stored
+    return stored
 
 
 def _log_poll(feed: FeedRef, report: PollReport) -> None:

@@ -82,3 +82,46 @@ def test_a_cancelled_caller_leaves_its_item_in_the_batch() -> None:
 
     assert asyncio.run(go()) == 6
     assert handler.batches == [[1], [2, 3]]
+
+
+def test_with_concurrency_batches_run_side_by_side_and_calls_group_only_when_all_are_busy() -> None:
+    """Concurrency 2: the first two calls start a batch each at once; calls arriving while
+    both are busy wait and go together into the next free one."""
+    handler = Handler()
+    running, peak = 0, 0
+
+    async def counted(items: list[int]) -> list[int]:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            return await handler(items)
+        finally:
+            running -= 1
+
+    async def go() -> list[int]:
+        batcher = Batcher(counted, concurrency=2)
+        first = asyncio.create_task(batcher.submit(1))
+        await asyncio.sleep(0)
+        second = asyncio.create_task(batcher.submit(2))
+        await asyncio.sleep(0)
+        rest = [asyncio.create_task(batcher.submit(i)) for i in range(3, 7)]
+        return await asyncio.gather(first, second, *rest)
+
+    assert asyncio.run(go()) == [2, 4, 6, 8, 10, 12]
+    assert handler.batches == [[1], [2], [3, 4, 5, 6]]
+    assert peak == 2
+
+
+def test_a_call_arriving_as_the_last_batch_ends_is_still_handled() -> None:
+    """Submitted right after the drain has finished its loop (its task done, its callbacks
+    not yet run): a new drain takes it."""
+    handler = Handler()
+
+    async def go() -> int:
+        batcher = Batcher(handler)
+        await batcher.submit(1)
+        return await asyncio.wait_for(batcher.submit(2), 1)  # no sleep in between
+
+    assert asyncio.run(go()) == 4
+    assert handler.batches == [[1], [2]]
