@@ -9,6 +9,7 @@ datasketch does the same but pulls in SciPy for parameter tuning we do not need.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import struct
@@ -75,6 +76,36 @@ def similarity(a: Signature, b: Signature) -> float:
         raise ValueError("signatures of different lengths")
     same: int = sum(map(operator.eq, a, b))  # twice the speed of a generator
     return same / len(a)
+
+
+Lanes = tuple[int, int]  # (a signature as one integer of 64-bit lanes, how many lanes)
+
+
+def as_lanes(sig: Signature) -> Lanes:
+    """The signature as one integer of 64-bit lanes, for ``similarity_to_packed``."""
+    return int.from_bytes(pack(sig), "big"), len(sig)
+
+
+@functools.cache
+def _masks(lanes: int) -> tuple[int, int]:
+    """Per 64-bit lane: the low 63 bits, and the top bit."""
+    low = sum(((1 << 63) - 1) << (64 * lane) for lane in range(lanes))
+    high = sum(1 << (64 * lane + 63) for lane in range(lanes))
+    return low, high
+
+
+def similarity_to_packed(lanes: Lanes, packed: bytes) -> float:
+    """``similarity(sig, unpack(packed))`` for ``lanes = as_lanes(sig)``, without making 60
+    integers of the stored signature: a story look-up compares up to 50 candidates, most of
+    a look-up's CPU. XOR leaves a lane zero where the values agree; adding the low bits to
+    themselves carries into the top bit of every lane with a low bit set (never further:
+    the sum stays under 2**64), and OR adds the lanes whose top bit differed."""
+    value, count = lanes
+    if len(packed) != 8 * count:
+        raise ValueError("signatures of different lengths")
+    low, high = _masks(count)
+    diff = value ^ int.from_bytes(packed, "big")
+    return (count - ((((diff & low) + low) | diff) & high).bit_count()) / count
 
 
 def pack(sig: Signature) -> bytes:

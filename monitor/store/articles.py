@@ -38,7 +38,7 @@ from monitor.entities import (
     StoredArticle,
 )
 from monitor.feeds.urls import url_hash
-from monitor.notify.stories import band_keys, pack, similarity, unpack
+from monitor.notify.stories import as_lanes, band_keys, pack, similarity_to_packed
 from monitor.store.models import (
     ArticleRow,
     DeliveryRow,
@@ -248,11 +248,11 @@ def _story_of(
     article's band keys."""
     if not sig:
         return None, []
-    keys = band_keys(sig)
+    keys, lanes = band_keys(sig), as_lanes(sig)
     since = utcnow() - timedelta(seconds=window)
     best, story = threshold, None
     for other_id, other_story, other_sig in story_candidates(conn, keys, since):
-        if other_sig and (score := similarity(sig, unpack(other_sig))) >= best:
+        if other_sig and (score := similarity_to_packed(lanes, other_sig)) >= best:
             best, story = score, other_story or other_id
     return story, keys
 
