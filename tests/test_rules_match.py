@@ -86,6 +86,13 @@ def test_snippet_at_text_edges_has_no_ellipsis() -> None:
     assert snippet("short text", 0, 5) == "short text"
 
 
+def test_snippet_runs_of_whitespace_are_one_space() -> None:
+    """Newlines, tabs, no-break and em spaces between words, and at the ends, as in text
+    extracted from a page."""
+    text = "\n Troops\t\tmoved\u00a0\u2003north,\r\nsaid officials.  \n"
+    assert snippet(text, 2, 8) == "Troops moved north, said officials."
+
+
 def test_disabled_rules_never_fire() -> None:
     r = make("r", {"any": ["troops"]})
     off = Rule(**{**r.__dict__, "enabled": False})
