@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
+import sniffio
+
 from monitor.config import Config, load_feeds
 from monitor.errors import ConfigError
 from monitor.extractor import ExtractorPool
@@ -84,6 +86,10 @@ async def open_services(
             release_leases(session)
         repo.sync_feeds(session, feeds)
     fetch = config.fetch
+    # httpcore's locks, and anyio under them, ask sniffio which async library runs several
+    # times per request; told here, for every task started from this one, it answers
+    # without looking up the current task (pure Python in Python 3.11).
+    library = sniffio.current_async_library_cvar.set("asyncio")
     # Article links may reach private addresses only on a feed's own host:port or the
     # operator's allow-list; the guarded client enforces that at connect time.
     allowed = set(fetch.allow) | {host_port(f.url) for f in feeds}
@@ -112,3 +118,4 @@ async def open_services(
         extractor.close()
         services.db_thread.shutdown(wait=True)  # transactions under way finish first
         engine.dispose()
+        sniffio.current_async_library_cvar.reset(library)

@@ -133,8 +133,13 @@ class _Protocol(asyncio.Protocol):
             await self._drained
 
     def take(self, max_bytes: int) -> bytes:
-        chunk = bytes(self.buffer[:max_bytes])
-        del self.buffer[:max_bytes]
+        if len(self.buffer) <= max_bytes:  # the usual case: everything, copied once
+            chunk = bytes(self.buffer)
+            self.buffer.clear()
+        else:
+            with memoryview(self.buffer) as view:  # released before the buffer shrinks
+                chunk = bytes(view[:max_bytes])
+            del self.buffer[:max_bytes]
         if self._paused and len(self.buffer) < READ_BUFFER_LIMIT and self.transport is not None:
             self._paused = False
             self.transport.resume_reading()
