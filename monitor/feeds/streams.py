@@ -80,7 +80,6 @@ class _Protocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._reader: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None
-        self._paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -90,7 +89,6 @@ class _Protocol(asyncio.Protocol):
         self.buffer += data
         if len(self.buffer) >= READ_BUFFER_LIMIT and self.transport is not None:
             self.transport.pause_reading()
-            self._paused = True
         self._wake()
 
     def eof_received(self) -> bool:
@@ -140,9 +138,9 @@ class _Protocol(asyncio.Protocol):
             with memoryview(self.buffer) as view:  # released before the buffer shrinks
                 chunk = bytes(view[:max_bytes])
             del self.buffer[:max_bytes]
-        if self._paused and len(self.buffer) < READ_BUFFER_LIMIT and self.transport is not None:
-            self._paused = False
-            self.transport.resume_reading()
+        transport = self.transport  # paused by data_received: resumed once below the limit
+        if transport and not transport.is_reading() and len(self.buffer) < READ_BUFFER_LIMIT:
+            transport.resume_reading()
         return chunk
 
 
