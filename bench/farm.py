@@ -1,8 +1,16 @@
 """A feed farm and a webhook sink on 127.0.0.1 for the benchmarks.
 
-The farm serves N RSS feeds of M items each and every item's article page: real news text
+The farm serves N RSS feeds of M items each and every item's article page: news text made
 from the corpus, wrapped in the navigation, related links, comments and footer of a news
-site (about 60 KB of HTML, see ``_page``), with a configurable server latency. Feeds answer
+site (about 60 KB of HTML, see ``_page``), with a configurable server latency.
+
+The corpus holds 50 paragraphs. Articles drawn from them as they are ("shared" text) all
+share most of their word shingles, so every article of a cycle shares story keys with
+hundreds of others: the worst case for story grouping, not a news stream. By default
+("distinct" text) half the words of each drawn paragraph are replaced by corpus words at
+random, so articles are as distinct as a stream's different stories, and every
+``WIRE_EVERY``-th item is another feed's item again under its own headline, as outlets
+carry the same wire story. Feeds answer
 conditional requests with 304, except every ``ignore_every``-th feed, which always answers 200 with
 the same body (servers like that exist; the service must not parse them again).
 
@@ -37,6 +45,8 @@ WORDS = [
     "river",
     "harbour",
 ]
+REWORD = 0.5  # share of a drawn paragraph's words replaced, in "distinct" text
+WIRE_EVERY = 20  # every 20th item of "distinct" text is the previous feed's same item
 
 
 def corpus_paragraphs() -> list[str]:
@@ -62,10 +72,14 @@ class Farm:
     page_latency: float = 0.2
     ignore_every: int = 0
     seed: int = 1
+    text: str = "distinct"  # or "shared": see the module's docstring
     stats: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        if self.text not in ("distinct", "shared"):
+            raise ValueError(f"text is 'distinct' or 'shared', not {self.text!r}")
         self._paras = corpus_paragraphs()
+        self._vocabulary = [w for p in self._paras for w in p.split()]
         self.port = 0
         self.reset()
 
@@ -73,10 +87,11 @@ class Farm:
         """Back to the initial items: each benchmark run starts from the same farm."""
         rng = random.Random(self.seed)
         start = datetime(2026, 11, 20, 12, tzinfo=UTC)
-        self._items = {
-            f: [self._item(rng, f, j, start - timedelta(minutes=j)) for j in range(self.items)]
-            for f in range(self.feeds)
-        }
+        self._items: dict[int, list[Item]] = {}
+        for f in range(self.feeds):  # in order: a wire copy repeats the previous feed's item
+            self._items[f] = [
+                self._item(rng, f, j, start - timedelta(minutes=j)) for j in range(self.items)
+            ]
         self._version = dict.fromkeys(range(self.feeds), 0)
         self.published: dict[str, float] = {}  # title -> time.time() it appeared
         self._pages: dict[tuple[int, int], bytes] = {}
@@ -93,8 +108,18 @@ class Farm:
 
     def _item(self, rng: random.Random, f: int, j: int, when: datetime) -> Item:
         paras = rng.sample(self._paras, rng.randint(6, 12))
+        if self.text == "distinct":
+            paras = [self._reworded(rng, p) for p in paras]
+            if f and (f * self.items + j) % WIRE_EVERY == 0:
+                paras = self._items[f - 1][j].paragraphs
         title = f"{paras[0][:70].rsplit(' ', 1)[0]} (feed {f}, item {j})"
         return Item(title, paras, when)
+
+    def _reworded(self, rng: random.Random, paragraph: str) -> str:
+        vocabulary, chance = self._vocabulary, rng.random
+        return " ".join(
+            rng.choice(vocabulary) if chance() < REWORD else w for w in paragraph.split()
+        )
 
     def publish(self, f: int, title: str, paragraphs: list[str]) -> None:
         """A new item on top of feed f, from now on."""

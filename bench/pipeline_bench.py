@@ -296,11 +296,18 @@ def main() -> None:
     parser.add_argument("--concurrency", default="10,25,50,100", help="warm-cycle sweep")
     parser.add_argument("--repeat", type=int, default=3, help="cold cycles per database")
     parser.add_argument(
+        "--text",
+        default="distinct",
+        choices=["distinct", "shared"],
+        help="articles as distinct as a news stream's, or all from the same 50 paragraphs "
+        "(the worst case for story grouping; see bench/farm.py)",
+    )
+    parser.add_argument(
         "--parts", default="cold,warm,latency,sequential", help="what to measure (cold first)"
     )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    farm = Farm(args.feeds, args.items, ignore_every=4)
+    farm = Farm(args.feeds, args.items, ignore_every=4, text=args.text)
     sink = Sink()
     servers = Servers(farm, sink)
     workdir = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
