@@ -1,11 +1,12 @@
-"""Storing alone: CPU per article of `store_article` on SQLite, by articles per transaction.
+"""Storing alone: CPU per article stored on SQLite, by articles per transaction, stored
+one call per article (`store_article`) or one call per group (`store_articles`).
 
     .venv/bin/python bench/store_bench.py [--articles 5000] [--per 10,50] [--repeat 3]
     strace -f -c -e trace=pwrite64,pread64 .venv/bin/python bench/store_bench.py --per 10 --repeat 1
 
-Articles are built before the clock starts from the feed farm's items (bench/farm.py: the
-corpus's paragraphs, 6-12 per article, so stories overlap as in the pipeline benchmark),
-with their MinHash signatures and the shipped rules' hits. Then they are stored into a
+Articles are built before the clock starts from the feed farm's items (bench/farm.py:
+distinct articles, every 20th another feed's wire copy, as in the pipeline benchmark), with
+their MinHash signatures and the shipped rules' hits. Then they are stored into a
 fresh SQLite database (monitor's own engine and pragmas), N per transaction, as polls
 stored together would be. CPU is the process's, every thread, user and system: SQLite's
 I/O is system time. Under strace, the second command counts the writes and reads behind
@@ -54,9 +55,10 @@ def articles(count: int) -> tuple[list[FeedConfig], list[tuple[int, Article, lis
 
 
 def cpu_per_article(
-    feeds: list[FeedConfig], built: list[tuple[int, Article, list[Hit]]], per: int
+    feeds: list[FeedConfig], built: list[tuple[int, Article, list[Hit]]], per: int, group: bool
 ) -> float:
-    """ms of process CPU per article stored, ``per`` articles per transaction."""
+    """ms of process CPU per article stored, ``per`` articles per transaction, in one call
+    (``group``) or one call per article."""
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{folder}/bench.db")
         upgrade(engine)
@@ -67,8 +69,11 @@ def cpu_per_article(
         started = time.process_time()
         for start in range(0, len(todo), per):
             with sessions.begin() as session:
+                if group:
+                    repo.store_articles(session, todo[start : start + per], channels)
+                    continue
                 for article, hits in todo[start : start + per]:
-                    repo.store_article(session, article, hits, lambda hit: hit.channels)
+                    repo.store_article(session, article, hits, channels)
         spent = time.process_time() - started
         engine.dispose()
     return spent / len(todo) * 1000
@@ -81,13 +86,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     feeds, built = articles(args.articles)
-    print("| Articles per transaction | CPU per article stored (median, range) |")
-    print("| --- | --- |")
+    print(f"Median of {args.repeat} runs (range)")
+    print("| Articles per transaction | CPU per article: a call per article | a call per group |")
+    print("| --- | --- | --- |")
     for per in (int(p) for p in args.per.split(",")):
-        runs = [cpu_per_article(feeds, built, per) for _ in range(args.repeat)]
-        spread = f"{min(runs):.2f}-{max(runs):.2f}"
-        print(f"| {per} | {statistics.median(runs):.2f} ms ({spread}) |")
+        cells = []
+        for group in (False, True):
+            runs = [cpu_per_article(feeds, built, per, group) for _ in range(args.repeat)]
+            spread = f"{min(runs):.2f}-{max(runs):.2f}"
+            cells.append(f"{statistics.median(runs):.2f} ms ({spread})")
+        print(f"| {per} | {' | '.join(cells)} |")
         sys.stdout.flush()
+
+
+def channels(hit: Hit) -> tuple[str, ...]:
+    return hit.channels
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ meanwhile (group commit, ``monitor.batch``).
 A transaction per poll wrote every page it touched once per poll, and the pages a poll's
 articles touch are mostly shared with the next poll's (the tables' last pages, the
 full-text index, the time-ordered indexes): at five polls per transaction SQLite writes
-half the WAL frames per article, and commits a fifth as often.
+half the WAL frames per article, and commits a fifth as often. The group's articles go in
+together too (``repository.store_articles``: six statements, whatever the group's size).
 
 What a failure means, poll by poll, as if each had its own transaction:
 - an article the database refuses as data: the poll's other articles are stored one by one,
@@ -50,24 +51,28 @@ class Storing:
     def _write(self, batch: list[Matched]) -> list[Stored]:
         try:
             with self.sessions.begin() as session:
-                ids = [[self._one(session, a, found) for a, found in poll] for poll in batch]
+                flat = self._many(session, [item for poll in batch for item in poll])
         except Exception as exc:
             if len(batch) > 1:
                 return [stored for poll in batch for stored in self._write([poll])]
             if not isinstance(exc, DataError):
                 return [exc]
-            ids = [[self._alone(article, found) for article, found in batch[0]]]
+            flat = [self._alone(item) for item in batch[0]]
+        ids, start = [], 0
+        for poll in batch:
+            ids.append(flat[start : start + len(poll)])
+            start += len(poll)
         return [_counted(poll, stored) for poll, stored in zip(batch, ids, strict=True)]
 
-    def _one(self, session: Session, article: Article, found: list[Hit]) -> int | None:
-        return repo.store_article(session, article, found, self.route, self.stories)
+    def _many(self, session: Session, items: Matched) -> list[int | None]:
+        return repo.store_articles(session, items, self.route, self.stories)
 
-    def _alone(self, article: Article, found: list[Hit]) -> int | None:
+    def _alone(self, item: tuple[Article, list[Hit]]) -> int | None:
         try:
             with self.sessions.begin() as session:
-                return self._one(session, article, found)
+                return self._many(session, [item])[0]
         except DataError as exc:
-            log.error("article %s not stored, the database refuses it: %s", article.url, exc.orig)
+            log.error("article %s not stored, the database refuses it: %s", item[0].url, exc.orig)
             return None
 
 

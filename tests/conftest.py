@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from monitor.store.db import MIGRATIONS_DIR, make_engine, upgrade
@@ -98,3 +100,23 @@ def clean_env(settings: dict[str, str]) -> dict[str, str]:
     """This process's environment without any MONITOR_ setting, plus ``settings``: what a
     `monitor` subprocess in a test runs with."""
     return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")} | settings
+
+
+@contextmanager
+def query_plan(engine: Engine, marker: str) -> Iterator[list[str]]:
+    """The lines of the database's plan for the first statement containing ``marker`` that
+    the block runs (filled in when the block ends)."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if marker in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    steps: list[str] = []
+    yield steps
+    event.remove(engine, "before_cursor_execute", record)
+    statement, parameters = sent[0]
+    explain = "EXPLAIN QUERY PLAN" if engine.dialect.name == "sqlite" else "EXPLAIN"
+    with engine.connect() as conn:
+        steps += [row[-1] for row in conn.exec_driver_sql(f"{explain} {statement}", parameters)]

@@ -16,9 +16,9 @@ from monitor.notify.deliver import MAX_ATTEMPTS, Sender, deliver_due, send_diges
 from monitor.notify.settings import ChannelSettings, MonitorFile, QuietHours
 from monitor.notify.stories import band_keys, signature
 from monitor.store import repository as repo
-from monitor.store.articles import STORY_CANDIDATES, story_candidates
 from monitor.store.db import session_factory
 from monitor.store.models import ArticleRow, DeliveryRow
+from monitor.store.stories import STORY_CANDIDATES, story_candidates
 from tests.servers import HTTPServer, http_server
 
 WIRE = (

@@ -1,9 +1,5 @@
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, insert, select, text
@@ -12,9 +8,9 @@ from sqlalchemy.exc import OperationalError
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.store import repository as repo
-from monitor.store.db import make_engine, session_factory, upgrade
+from monitor.store.db import make_engine, session_factory
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow
-from tests.conftest import _truncate
+from tests.conftest import _truncate, query_plan
 
 
 def feeds(*names: str) -> list[FeedConfig]:
@@ -43,6 +39,7 @@ HIT = Hit(
     (Evidence("troop*", "text", "…troops moved…"),),
     ("desk", "email"),
 )
+HIT2 = replace(HIT, rule_id="r2")
 
 
 def test_sync_feeds_adds_updates_and_deactivates(engine) -> None:  # type: ignore[no-untyped-def]
@@ -99,35 +96,86 @@ def test_an_article_starting_its_own_story_is_written_once_on_postgresql(
     engine.dispose()
 
 
-@contextmanager
-def query_plan(engine: Engine, marker: str) -> Iterator[list[str]]:
-    """The lines of the database's plan for the first statement containing ``marker`` that
-    the block runs (filled in when the block ends)."""
-    sent: list[tuple[str, Any]] = []
+def _signed(feed_id: int, n: int, sig: tuple[int, ...]) -> Article:
+    return replace(article(feed_id, n), signature=sig)
+
+
+def test_a_copy_later_in_the_same_group_joins_the_earlier_articles_story(
+    engine: Engine,
+) -> None:
+    """One group: the copy finds its original among the group's earlier articles (the
+    database does not hold it yet); PostgreSQL still writes every row once."""
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+    copy, other = tuple(range(60)), tuple(range(1000, 1060))
+    group = [_signed(feed.id, 1, copy), _signed(feed.id, 2, other), _signed(feed.id, 3, copy)]
+    with sessions.begin() as s:
+        ids = repo.store_articles(s, [(a, [HIT]) for a in group], lambda h: h.channels)
+        if engine.dialect.name == "postgresql":
+            articles = "'articles'::regclass"
+            assert s.scalar(text(f"SELECT pg_stat_get_xact_tuples_updated({articles})")) == 0
+    first, second, third = ids
+    with sessions() as s:
+        stories = {i: story for i, story in s.execute(select(ArticleRow.id, ArticleRow.story_id))}
+        delivered = {
+            (h, st) for h, st in s.execute(select(DeliveryRow.hit_id, DeliveryRow.story_id))
+        }
+        hits = {h: a for h, a in s.execute(select(HitRow.id, HitRow.article_id))}
+    assert stories == {first: first, second: second, third: first}
+    assert {(hits[h], story) for h, story in delivered} == {
+        (first, first),
+        (second, second),
+        (third, first),
+    }
+
+
+def test_a_copy_of_an_article_refused_as_stored_starts_its_own_story(engine: Engine) -> None:
+    """The group's original turns out to be stored already (a replica stored it, or it is
+    older than the window): its copy is the first of its own story, not of a missing id."""
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+    sig = tuple(range(60))
+    with sessions.begin() as s:
+        [old] = repo.store_articles(s, [(_signed(feed.id, 1, sig), [])], lambda h: ())
+    group = [(_signed(feed.id, 1, sig), []), (_signed(feed.id, 2, sig), [HIT])]
+    with sessions.begin() as s:  # a window too short to find the stored one
+        ids = repo.store_articles(s, group, lambda h: h.channels, (1e-6, 0.5))
+    again, copy = ids
+    assert again is None and copy is not None and old is not None
+    with sessions() as s:
+        stories = {i: story for i, story in s.execute(select(ArticleRow.id, ArticleRow.story_id))}
+        delivered = set(s.scalars(select(DeliveryRow.story_id)))
+    assert stories == {old: old, copy: copy} and delivered == {copy}
+
+
+def test_a_group_takes_as_many_statements_as_one_article(engine: Engine) -> None:
+    """Storing is a fixed number of statements per group: per article, executing them cost
+    the service more than anything they did."""
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, feeds("a"))
+    sent: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        if marker in statement:
-            sent.append((statement, parameters))
+        sent.append(statement)
+
+    def stored(numbers: range) -> int:
+        sent.clear()
+        group = [(_signed(feed.id, n, tuple(range(n, n + 60))), [HIT, HIT2]) for n in numbers]
+        with sessions.begin() as s:
+            ids = repo.store_articles(s, group, lambda h: h.channels)
+        assert None not in ids
+        return len(sent)
 
     event.listen(engine, "before_cursor_execute", record)
-    steps: list[str] = []
-    yield steps
+    one, many = stored(range(1, 2)), stored(range(100, 140))
     event.remove(engine, "before_cursor_execute", record)
-    statement, parameters = sent[0]
-    explain = "EXPLAIN QUERY PLAN" if engine.dialect.name == "sqlite" else "EXPLAIN"
-    with engine.connect() as conn:
-        steps += [row[-1] for row in conn.exec_driver_sql(f"{explain} {statement}", parameters)]
-
-
-def test_story_look_ups_read_the_key_index_alone_on_sqlite(tmp_path: Path) -> None:
-    """A key shared by a story's hundreds of outlets must not mean hundreds of table reads
-    per look-up: the index holds the article ids too."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    upgrade(engine)
-    with query_plan(engine, "FROM story_keys") as steps, engine.connect() as conn:
-        repo.story_candidates(conn, ["00ab", "01cd"], datetime.now(UTC) - timedelta(hours=1))
-    engine.dispose()
-    assert any("COVERING INDEX ix_story_keys_lookup" in step for step in steps), steps
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(HitRow)) == 82
+        assert s.scalar(select(func.count()).select_from(DeliveryRow)) == 164
+    assert many == one <= 7
 
 
 def test_first_of_story_look_ups_read_the_story_index(engine: Engine) -> None:

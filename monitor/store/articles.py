@@ -1,32 +1,15 @@
-"""Articles, their hits and pending deliveries (one transaction per article), stories
-(near-duplicate grouping) and reading articles back (hits, backtests)."""
+"""Articles, their hits and pending deliveries (stored a group at a time, in the caller's
+transaction), and reading articles back (hits, backtests)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import (
-    ARRAY,
-    Connection,
-    Insert,
-    Integer,
-    Select,
-    String,
-    Table,
-    any_,
-    bindparam,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.entities import (
@@ -38,79 +21,39 @@ from monitor.entities import (
     StoredArticle,
 )
 from monitor.feeds.urls import url_hash
-from monitor.notify.stories import as_lanes, band_keys, pack, similarity_to_packed
+from monitor.notify.stories import band_keys, pack
+from monitor.store import stories as story_db
 from monitor.store.models import (
     ArticleRow,
     DeliveryRow,
     FeedRow,
     HitRow,
-    StoryKeyRow,
     utcnow,
 )
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _HITS = cast(Table, HitRow.__table__)
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
-_STORY_KEYS = cast(Table, StoryKeyRow.__table__)
-# Articles compared in full when grouping a new one: those sharing the most band keys. A
-# boilerplate lead shared by thousands of articles would otherwise mean unpacking and
-# comparing thousands of signatures for every article stored.
-STORY_CANDIDATES = 50
-
-# The statements run for every stored article, built once: building a statement (and its
-# cache key) per article cost more than running it. Values are bound at execution.
-_NEW_ARTICLE = {
-    "postgresql": postgresql_insert(_ARTICLES).on_conflict_do_nothing().returning(_ARTICLES.c.id),
-    "sqlite": sqlite_insert(_ARTICLES).on_conflict_do_nothing().returning(_ARTICLES.c.id),
+# The statements run for every group of stored articles, built once: building a statement
+# (and its cache key) per article cost more than running it. Values are bound at execution.
+_NEW_ARTICLES = {
+    dialect: make.insert(_ARTICLES)
+    .on_conflict_do_nothing()
+    .returning(_ARTICLES.c.id, _ARTICLES.c.feed_id, _ARTICLES.c.guid)
+    for dialect, make in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_OWN_STORY = (
-    update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article")).values(story_id=_ARTICLES.c.id)
+_SET_STORY = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("article"))
+    .values(story_id=bindparam("story"))
 )
-_NEXT_ID = text("SELECT nextval(pg_get_serial_sequence('articles', 'id'))")
-_NEW_HITS = insert(_HITS).returning(_HITS.c.id, sort_by_parameter_order=True)
+_NEXT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('articles', 'id')) FROM generate_series(1, :n)"
+)
+# Rows come back in no set order (asked for in order, SQLite inserted them one at a time):
+# a hit is known by its article and rule, which are unique together.
+_NEW_HITS = insert(_HITS).returning(_HITS.c.id, _HITS.c.article_id, _HITS.c.rule_id)
 _NEW_DELIVERIES = insert(_DELIVERIES)
-
-
-def _key_statements(dialect: str) -> tuple[Insert, Select[Any]]:
-    """An article's band keys stored, and looked up, with the keys bound as one value (a
-    JSON array on SQLite, an array on PostgreSQL). Bound one by one, as 20 rows of (key,
-    article, time) and as a list of 20, each value went through SQLAlchemy's parameter
-    processing: storing an article took 16% more instructions (callgrind, SQLite)."""
-    keys = bindparam("keys", type_=ARRAY(String)) if dialect == "postgresql" else bindparam("keys")
-    given = (
-        func.unnest(keys).table_valued("value").render_derived()
-        if dialect == "postgresql"
-        else func.json_each(keys).table_valued("value")
-    )
-    store = insert(_STORY_KEYS).from_select(
-        ["key", "article_id", "created_at"],
-        select(
-            given.c.value,
-            bindparam("article", type_=Integer),
-            bindparam("now", type_=_STORY_KEYS.c.created_at.type),
-        ),
-    )
-    # = ANY(array) is what PostgreSQL made of the IN list; SQLite probes the index per key.
-    wanted = (
-        _STORY_KEYS.c.key == any_(keys)
-        if dialect == "postgresql"
-        else _STORY_KEYS.c.key.in_(select(given.c.value))
-    )
-    shared = (
-        select(_STORY_KEYS.c.article_id, func.count().label("shared"))
-        .where(wanted, _STORY_KEYS.c.created_at >= bindparam("since"))
-        .group_by(_STORY_KEYS.c.article_id)
-        .order_by(func.count().desc(), _STORY_KEYS.c.article_id.desc())
-        .limit(STORY_CANDIDATES)
-        .subquery()
-    )
-    candidates = select(_ARTICLES.c.id, _ARTICLES.c.story_id, _ARTICLES.c.signature).join(
-        shared, shared.c.article_id == _ARTICLES.c.id
-    )
-    return store, candidates
-
-
-_KEYS = {dialect: _key_statements(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 @dataclass(frozen=True)
@@ -152,19 +95,83 @@ def store_article(
     channels: Callable[[Hit], Iterable[str]],
     stories: tuple[float, float] = (12 * 3600.0, 0.5),
 ) -> int | None:
-    """Store an article with its hits and one pending delivery per channel, in the caller's
-    transaction; None if the article was already stored (by guid for this feed, or by
-    canonical URL). ``stories`` is (window seconds, similarity): an article close enough to
-    one stored within the window joins that article's story.
+    """``store_articles`` for one article."""
+    return store_articles(session, [(article, hits)], channels, stories)[0]
 
-    Every statement here is Core, built once, run on the session's connection: the ORM's
-    execution path (and its bulk path) cost more than the statements themselves on a cold
-    cycle, and none of these rows is read back as an object."""
+
+def store_articles(
+    session: Session,
+    items: Sequence[tuple[Article, Sequence[Hit]]],
+    channels: Callable[[Hit], Iterable[str]],
+    stories: tuple[float, float] = (12 * 3600.0, 0.5),
+) -> list[int | None]:
+    """Store articles with their hits and one pending delivery per channel, in the caller's
+    transaction; each article's id, or None if it was already stored (by guid for its
+    feed, or by canonical URL). ``stories`` is (window seconds, similarity): an article
+    close enough to one stored within the window, or to an earlier one of ``items``, joins
+    that article's story.
+
+    A fixed number of statements for the whole group, each of them Core, built once: per
+    article, executing six statements cost the service more than anything they did, and
+    PostgreSQL parsed, planned and answered each."""
+    if not items:
+        return []
     conn = session.connection()
+    window, threshold = stories
+    sigs = [article.signature or None for article, _ in items]
+    keys = [band_keys(sig) if sig else [] for sig in sigs]
+    packed = [pack(sig) if sig else None for sig in sigs]
+    now = utcnow()
+    found = story_db.candidates(conn, keys, now - timedelta(seconds=window))
+    chosen = story_db.choose(packed, keys, found, threshold)
+    ids, written = _insert(conn, items, packed, chosen)
+    settled = _stories(ids, chosen)
+    moved = [
+        {"article": i, "story": story}
+        for i, story, was in zip(ids, settled, written, strict=True)
+        if i is not None and story != was
+    ]
+    if moved:
+        conn.execute(_SET_STORY, moved)
+    story_db.store_keys(conn, [(i, k) for i, k in zip(ids, keys, strict=True) if i and k], now)
+    stored = [
+        (i, story, hits)
+        for i, story, (_, hits) in zip(ids, settled, items, strict=True)
+        if i is not None
+    ]
+    _insert_hits(conn, stored, channels)
+    return ids
+
+
+def _insert(
+    conn: Connection,
+    items: Sequence[tuple[Article, Sequence[Hit]]],
+    packed: Sequence[bytes | None],
+    chosen: Sequence[story_db.Story],
+) -> tuple[list[int | None], list[int | None]]:
+    """The articles inserted: each one's id (None if already stored) and the story written
+    with it. A story of its own is named after its first article. PostgreSQL draws the ids
+    first so that row is written once: setting story_id afterwards rewrote it and, as the
+    column is indexed, put the article's words into the full-text index again. SQLite's
+    update touches only the row and the story_id index."""
+    rows = [_values(article, sig) for (article, _), sig in zip(items, packed, strict=True)]
+    if conn.dialect.name == "postgresql":
+        drawn: list[int | None] = list(conn.execute(_NEXT_IDS, {"n": len(rows)}).scalars())
+        for row, i, story in zip(rows, drawn, _stories(drawn, chosen), strict=True):
+            row["id"], row["story_id"] = i, story
+    else:
+        for row, choice in zip(rows, chosen, strict=True):
+            row["story_id"] = choice.stored
+    # ON CONFLICT DO NOTHING: no row back for an article already stored (a replica may
+    # have stored it meanwhile); rows come back in no set order, so by (feed, guid).
+    returned = {(f, g): i for i, f, g in conn.execute(_NEW_ARTICLES[conn.dialect.name], rows)}
+    ids = [returned.pop((article.feed_id, article.guid), None) for article, _ in items]
+    return ids, [row["story_id"] for row in rows]
+
+
+def _values(article: Article, packed: bytes | None) -> dict[str, Any]:
     doc = article.document
-    sig = article.signature or None
-    story, keys = _story_of(conn, sig, *stories)
-    values = {
+    return {
         "feed_id": article.feed_id,
         "guid": article.guid,
         "url": article.url,
@@ -176,44 +183,38 @@ def store_article(
         "text_note": article.text_note,
         "language": doc.language,
         "published_at": article.published,
-        "signature": pack(sig) if sig else None,
-        "story_id": story,
+        "signature": packed,
     }
-    # A story of its own is named after its first article. PostgreSQL draws the id first so
-    # the row is written once: setting story_id afterwards rewrote the row and, as the
-    # column is indexed, put the article's few hundred words into the full-text index again.
-    # SQLite's update touches only the row and the story_id index.
-    if story is None and conn.dialect.name == "postgresql":
-        values["id"] = values["story_id"] = conn.execute(_NEXT_ID).scalar_one()
-    # ON CONFLICT DO NOTHING: one statement, no savepoint; no row when the article is
-    # already stored (same feed and guid, or same canonical URL).
-    article_id: int | None = conn.execute(_NEW_ARTICLE[conn.dialect.name], values).scalar()
-    if article_id is None:
-        return None
-    if values["story_id"] is None:
-        conn.execute(_OWN_STORY, {"article": article_id})
-    if keys:
-        params = {"keys": _bound(conn, keys), "article": article_id, "now": utcnow()}
-        conn.execute(_KEYS[conn.dialect.name][0], params)
-    _insert_hits(conn, (article_id, story or article_id), hits, channels)
-    return article_id
+
+
+def _stories(ids: Sequence[int | None], chosen: Sequence[story_db.Story]) -> list[int | None]:
+    """Each stored article's story id: a stored story's, an earlier article's story if
+    that one was stored, else its own id (None for an article not stored)."""
+    out: list[int | None] = []
+    for own, story in zip(ids, chosen, strict=True):
+        if story.stored is not None:
+            out.append(story.stored)
+        elif story.earlier is not None and ids[story.earlier] is not None:
+            out.append(out[story.earlier])
+        else:
+            out.append(own)
+    return out
 
 
 def _insert_hits(
     conn: Connection,
-    article: tuple[int, int],
-    hits: Sequence[Hit],
+    stored: Sequence[tuple[int, int | None, Sequence[Hit]]],
     channels: Callable[[Hit], Iterable[str]],
 ) -> None:
-    """The hits of an article (id, story) and one pending delivery per channel; a delivery
-    carries the story and rule, so that the outbox finds a story's first alert from the
-    deliveries' own index."""
-    article_id, story = article
-    if not hits:
+    """The hits of stored articles (id, story, hits) and one pending delivery per channel;
+    a delivery carries the story and rule, so that the outbox finds a story's first alert
+    from the deliveries' own index."""
+    owned = [(article, story, hit) for article, story, hits in stored for hit in hits]
+    if not owned:
         return
     rows = [
         {
-            "article_id": article_id,
+            "article_id": article,
             "rule_id": hit.rule_id,
             "rule_name": hit.rule_name,
             "severity": int(hit.severity),
@@ -222,51 +223,23 @@ def _insert_hits(
                 {"term": e.term, "field": e.field, "snippet": e.snippet} for e in hit.evidence
             ],
         }
-        for hit in hits
+        for article, _, hit in owned
     ]
-    ids = conn.execute(_NEW_HITS, rows).scalars()
+    ids = {(article, rule): i for i, article, rule in conn.execute(_NEW_HITS, rows)}
     deliveries = [
         {
-            "hit_id": hit_id,
+            "hit_id": ids[article, hit.rule_id],
             "channel": channel,
             "status": "pending",
             "attempts": 0,
             "story_id": story,
             "rule_id": hit.rule_id,
         }
-        for hit_id, hit in zip(ids.all(), hits, strict=True)
+        for article, story, hit in owned
         for channel in dict.fromkeys(channels(hit))
     ]
     if deliveries:
         conn.execute(_NEW_DELIVERIES, deliveries)
-
-
-def _story_of(
-    conn: Connection, sig: tuple[int, ...] | None, window: float, threshold: float
-) -> tuple[int | None, list[str]]:
-    """The story an article reports (the best close match's, or None: its own) and the
-    article's band keys."""
-    if not sig:
-        return None, []
-    keys, lanes = band_keys(sig), as_lanes(sig)
-    since = utcnow() - timedelta(seconds=window)
-    best, story = threshold, None
-    for other_id, other_story, other_sig in story_candidates(conn, keys, since):
-        if other_sig and (score := similarity_to_packed(lanes, other_sig)) >= best:
-            best, story = score, other_story or other_id
-    return story, keys
-
-
-def story_candidates(
-    conn: Connection, keys: Sequence[str], since: datetime
-) -> Sequence[tuple[int, int | None, bytes | None]]:
-    """(id, story, signature) of the recent articles sharing the most band keys."""
-    params = {"keys": _bound(conn, keys), "since": since}
-    return [(i, story, sig) for i, story, sig in conn.execute(_KEYS[conn.dialect.name][1], params)]
-
-
-def _bound(conn: Connection, keys: Sequence[str]) -> str | list[str]:
-    return list(keys) if conn.dialect.name == "postgresql" else json.dumps(list(keys))
 
 
 def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:
