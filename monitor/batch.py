@@ -4,8 +4,9 @@ Every poll ends with a write to its feed row, and a warm cycle ends a thousand p
 seconds; a transaction each cost more in round trips and commits than the writes themselves
 (on PostgreSQL, a fifth of the cycle). The first call is handled at once (no timer, so no
 added wait when polls are few); calls that arrive meanwhile form the next batch. With
-``concurrency`` above one, that many batches are handled at once (PostgreSQL's database
-threads), and calls wait to be grouped only when every one of them is busy.
+``concurrency`` above one, that many batches are handled at once, and calls wait to be
+grouped only when every one of them is busy (the service's stores take one: fewer, larger
+groups cost PostgreSQL less than one group per database thread, see ``pipeline.Services``).
 """
 
 from __future__ import annotations

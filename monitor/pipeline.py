@@ -76,14 +76,16 @@ class Services:
     db_threads: int = 1
     db_thread: Executor = field(init=False)
     # Poll outcomes, and polls' new articles, of feeds that finish together are written in
-    # one transaction.
+    # one transaction. One group of polls is stored at a time on every database: a group
+    # costs six statements whatever its size, and on PostgreSQL one group per database
+    # thread made groups of about one poll (a 1,000-feed cold cycle took 1.5% longer).
     outcomes: Batcher[Outcome, BaseException | None] = field(init=False)
     stores: Batcher[Sequence[Article], Stored] = field(init=False)
 
     def __post_init__(self) -> None:
         self.db_thread = ThreadPoolExecutor(self.db_threads, "db")
         self.outcomes = Batcher(self._write_outcomes)
-        self.stores = Batcher(self._store_polls, STORE_GROUP_LIMIT, self.db_threads)
+        self.stores = Batcher(self._store_polls, STORE_GROUP_LIMIT)
 
     async def _store_polls(self, batch: list[Sequence[Article]]) -> list[Stored]:
         stories = self.sender.settings.stories
