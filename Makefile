@@ -24,6 +24,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 check: lint test
 

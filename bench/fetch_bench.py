@@ -29,7 +29,7 @@ PAGE_LATENCY = 0.05  # seconds the farm waits before answering a page
 async def cpu_per_page(port: int, urls: list[str], in_flight: int) -> tuple[float, float]:
     """(CPU ms per page on this thread, wall seconds) for fetching ``urls``, ``in_flight``
     at a time, after a warm-up that opens the pool's connections. sniffio is told the
-    async library, as the service does (``monitor.app.open_services``)."""
+    async library, as the service does (``monitor.service.app.open_services``)."""
     sniffio.current_async_library_cvar.set("asyncio")
     client = make_client("bench", CONCURRENCY, guarded=True, allowed={f"127.0.0.1:{port}"})
     limit = asyncio.Semaphore(in_flight)

@@ -28,10 +28,10 @@ from farm import Farm
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Hit
 from monitor.feeds.urls import canonical_url
-from monitor.notify.stories import signature
 from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
+from monitor.stories import signature
 
 REPO = Path(__file__).resolve().parent.parent
 ITEMS = 10  # per farm feed

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 
 class Severity(IntEnum):
@@ -25,19 +27,24 @@ class FeedRef:
     language: str | None
     tags: tuple[str, ...]
     full_text: bool
-    interval: float = 300.0
+    interval: float
+    lowest: float  # adaptive polling's bounds
+    highest: float
+    kind: str = "rss"  # which source reads it (monitor.sources)
     etag: str | None = None
     last_modified: str | None = None
     fetch_url: str | None = None  # after a permanent redirect; else `url`
     content_hash: str | None = None
     adaptive: bool = True
-    lowest: float = 120.0
-    highest: float = 3600.0
     poll_interval: float | None = None
     error_count: int = 0
     # When a scheduler claimed it: the next poll is counted from here, not from the end of
     # this one, so a feed polled every 30 s is polled every 30 s, not every 30 + poll time.
     claimed_at: datetime | None = None
+    # Settings of its kind (feeds.yaml ``options``), and what its source kept from the
+    # last poll (``SourcePoll.state``): both JSON on the feed row.
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    state: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def address(self) -> str:

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from monitor.entities import Hit
 from monitor.store.db import MIGRATIONS_DIR, make_engine, upgrade
 from monitor.store.models import Base
 
@@ -120,3 +122,8 @@ def query_plan(engine: Engine, marker: str) -> Iterator[list[str]]:
     explain = "EXPLAIN QUERY PLAN" if engine.dialect.name == "sqlite" else "EXPLAIN"
     with engine.connect() as conn:
         steps += [row[-1] for row in conn.exec_driver_sql(f"{explain} {statement}", parameters)]
+
+
+def to_default(hits: list[Hit]) -> list[Hit]:
+    """Hits routed to the ``default`` channel, whatever their rules notify."""
+    return [replace(hit, channels=("default",)) for hit in hits]

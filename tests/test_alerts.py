@@ -12,13 +12,15 @@ from sqlalchemy import Engine, event, select
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.notify.channels import Channels
-from monitor.notify.deliver import MAX_ATTEMPTS, Sender, deliver_due, send_digest
+from monitor.notify.deliver import MAX_ATTEMPTS, deliver_due
+from monitor.notify.digest import send_digest
+from monitor.notify.sender import Sender
 from monitor.notify.settings import ChannelSettings, MonitorFile, QuietHours
-from monitor.notify.stories import band_keys, signature
 from monitor.store import repository as repo
 from monitor.store.db import session_factory
 from monitor.store.models import ArticleRow, DeliveryRow
 from monitor.store.stories import STORY_CANDIDATES, story_candidates
+from monitor.stories import band_keys, signature
 from tests.servers import HTTPServer, http_server
 
 WIRE = (
@@ -68,7 +70,7 @@ def seed(
             channels,
         )
         with sessions.begin() as s:
-            repo.store_article(s, art, [hit], lambda h: h.channels)
+            repo.store_article(s, art, [hit])
 
 
 def sender(

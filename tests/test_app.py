@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sniffio
 
-from monitor.app import open_services
 from monitor.config import Config
+from monitor.service.app import open_services
 
 
 def test_tasks_inside_the_services_name_their_async_library_without_sniffing(

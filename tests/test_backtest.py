@@ -26,7 +26,7 @@ def store(engine) -> None:  # type: ignore[no-untyped-def]
                 None,
                 None,
             )
-            repo.store_article(s, art, [], lambda h: ())
+            repo.store_article(s, art, [])
 
 
 def rule(tmp_path: Path, name: str, terms: str) -> Path:

@@ -20,11 +20,11 @@ import yaml
 
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document
-from monitor.notify.stories import signature
 from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
-from tests.conftest import REPO, clean_env
+from monitor.stories import signature
+from tests.conftest import REPO, clean_env, to_default
 from tests.servers import free_port, wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,7 +72,7 @@ def seed(url: str) -> None:
             published = now - timedelta(hours=n)
             sig = signature(doc.title, doc.text)
             article = Article(feed.id, f"g{n}", link, link, doc, "page", None, published, sig)
-            repo.store_article(s, article, matcher.match(doc), lambda h: ["default"])
+            repo.store_article(s, article, to_default(matcher.match(doc)))
     engine.dispose()
 
 

@@ -6,9 +6,9 @@ from sqlalchemy import event, inspect, text
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Hit, Severity
 from monitor.errors import StoreError
-from monitor.notify.stories import band_keys
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
+from monitor.stories import band_keys
 from tests.conftest import downgrade
 
 
@@ -17,7 +17,7 @@ def test_upgrade_creates_every_table_and_is_repeatable(engine) -> None:  # type:
     names = set(inspect(engine).get_table_names())
     assert {"feeds", "articles", "hits", "deliveries", "alembic_version"} <= names
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
 
 
 def test_sqlite_runs_in_wal_mode_with_busy_timeout_journals_in_memory_and_a_larger_cache(
@@ -73,7 +73,7 @@ def test_a_groups_story_keys_go_in_one_statement_with_the_keys_as_one_value(engi
             )
             for n, sig in enumerate(sigs)
         ]
-        ids = repo.store_articles(s, [(a, []) for a in articles], lambda h: ())
+        ids = repo.store_articles(s, [(a, []) for a in articles])
         stored = s.execute(text("SELECT key, article_id FROM story_keys")).all()
     expected = {(key, i) for i, sig in zip(ids, sigs, strict=True) for key in band_keys(sig)}
     assert len(stored) == len(expected) == 60 and set(stored) == expected
@@ -93,7 +93,7 @@ def test_deliveries_stored_before_0009_get_their_story_and_rule(engine) -> None:
             doc = Document(f"Title {n}", "Body", "en")
             url = f"https://e.org/{n}"
             stored = Article(feed.id, f"g{n}", url, url, doc, "page", None, None, tuple(range(60)))
-            repo.store_article(s, stored, [hit], lambda h: h.channels)
+            repo.store_article(s, stored, [hit])
     with engine.begin() as conn:
         downgrade(conn, "0008")
         conn.execute(text("UPDATE articles SET story_id = NULL WHERE guid = 'g1'"))

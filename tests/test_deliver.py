@@ -10,7 +10,8 @@ from monitor.config import FeedConfig
 from monitor.entities import Alert, Article, Document, Evidence, Hit, Severity
 from monitor.errors import DeliveryError
 from monitor.notify.channels import Channels
-from monitor.notify.deliver import MAX_ATTEMPTS, Sender, deliver_due, retry_at
+from monitor.notify.deliver import MAX_ATTEMPTS, deliver_due, retry_at
+from monitor.notify.sender import Sender
 from monitor.store import repository as repo
 from monitor.store.db import session_factory
 from monitor.store.models import utcnow
@@ -133,7 +134,7 @@ def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignor
             feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
         )
         hit = Hit("r", "R", Severity.low, 1.0, (), ("good", "bad"))
-        repo.store_article(s, art, [hit], lambda h: h.channels)
+        repo.store_article(s, art, [hit])
     with http_server() as good, http_server() as bad:
         bad.post_status = 500
         channels = Channels(
@@ -158,7 +159,7 @@ def test_alerts_link_to_the_article_page_when_a_base_url_is_set(engine) -> None:
             feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
         )
         hit = Hit("r", "R", Severity.high, 1.0, (), ("desk",))
-        article_id = repo.store_article(s, art, [hit], lambda h: h.channels)
+        article_id = repo.store_article(s, art, [hit])
     with http_server() as hook:
         channels = Channels({"desk": (f"json://127.0.0.1:{hook.port}/",)})
         linked = Sender(channels, print, base_url="https://monitor.example/desk/")

@@ -34,7 +34,7 @@ def seed(engine: Engine) -> None:
                 (Evidence("troop*", "title", f"Troops {n}"),),
                 ("desk",),
             )
-            repo.store_article(s, art, [hit], lambda h: h.channels)
+            repo.store_article(s, art, [hit])
         s.execute(
             update(ArticleRow)
             .where(ArticleRow.guid == "g0")

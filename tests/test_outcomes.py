@@ -3,12 +3,15 @@ others', and the health changes they cause are told."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import text
 
 from monitor.config import FeedConfig
 from monitor.notify.channels import Channels
-from monitor.notify.deliver import Sender
-from monitor.outcomes import write_outcomes
+from monitor.notify.deliver import deliver_due
+from monitor.notify.sender import Sender
+from monitor.pipeline.outcomes import write_outcomes
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory
 from tests.servers import http_server
@@ -31,7 +34,8 @@ def test_an_outcome_the_database_refuses_does_not_lose_the_others(postgres_url: 
     ]
     with http_server() as admin:
         sender = Sender(Channels({"admin": (f"json://127.0.0.1:{admin.port}/admin",)}), print)
-        errors = write_outcomes(sessions, sender, 0.0, batch)
+        errors = write_outcomes(sessions, 0.0, batch)
+        report = asyncio.run(deliver_due(sessions, sender))  # notices go through the outbox
         notices = [n["title"] for n in admin.posted_json()]
     with sessions() as s:
         status = {st.name: (st.last_status, st.error_count) for st in repo.feed_statuses(s)}
@@ -40,3 +44,4 @@ def test_an_outcome_the_database_refuses_does_not_lose_the_others(postgres_url: 
     assert errors[1] is not None and "NUL" in str(errors[1])
     assert status == {"a": (500, 1), "b": (None, 0), "c": (304, 0)}
     assert notices == ["Feed down: a"]  # told once, after its outcome was kept
+    assert report.notices == 1

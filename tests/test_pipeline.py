@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event, make_url, select, text
 
-from monitor.app import open_services
 from monitor.config import Config, FetchSettings
-from monitor.pipeline import CycleReport, run_cycle, storable
+from monitor.pipeline import storable
+from monitor.service.app import open_services
+from monitor.service.cycle import CycleReport, run_cycle
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory
 from monitor.store.models import ArticleRow, HitRow
@@ -23,10 +24,10 @@ from tests.site import Site, news_site
 
 def cycle(config: Config) -> CycleReport:
     async def go() -> CycleReport:
-        async with open_services(config, print) as (svc, _notes):
-            with svc.sessions() as s:
+        async with open_services(config, print) as app:
+            with app.services.sessions() as s:
                 feeds = repo.active_feeds(s)
-            return await run_cycle(svc, feeds)
+            return await run_cycle(app, feeds)
 
     return asyncio.run(go())
 

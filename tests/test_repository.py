@@ -56,12 +56,12 @@ def test_article_hits_and_deliveries_are_stored_once(engine) -> None:  # type: i
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, feeds("a"))
     with sessions.begin() as s:
-        assert repo.store_article(s, article(feed.id, 1), [HIT], lambda h: h.channels) is not None
+        assert repo.store_article(s, article(feed.id, 1), [HIT]) is not None
     with sessions.begin() as s:  # same guid again, and same story under a tracking link
-        assert repo.store_article(s, article(feed.id, 1), [HIT], lambda h: h.channels) is None
+        assert repo.store_article(s, article(feed.id, 1), [HIT]) is None
         dup = article(feed.id, 2, url="https://e.org/story/1")
         dup = Article(**{**dup.__dict__, "canonical_url": "https://e.org/story/1"})
-        assert repo.store_article(s, dup, [HIT], lambda h: h.channels) is None
+        assert repo.store_article(s, dup, [HIT]) is None
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(ArticleRow)) == 1
         assert s.scalar(select(func.count()).select_from(HitRow)) == 1
@@ -82,7 +82,7 @@ def test_an_article_starting_its_own_story_is_written_once_on_postgresql(
     sig = tuple(range(60))
     with sessions.begin() as s:
         ids = [
-            repo.store_article(s, replace(article(feed.id, n), signature=sig), [], lambda h: ())
+            repo.store_article(s, replace(article(feed.id, n), signature=sig), [])
             for n in (1, 2, 1)
         ]
         articles = "'articles'::regclass"
@@ -111,7 +111,7 @@ def test_a_copy_later_in_the_same_group_joins_the_earlier_articles_story(
     copy, other = tuple(range(60)), tuple(range(1000, 1060))
     group = [_signed(feed.id, 1, copy), _signed(feed.id, 2, other), _signed(feed.id, 3, copy)]
     with sessions.begin() as s:
-        ids = repo.store_articles(s, [(a, [HIT]) for a in group], lambda h: h.channels)
+        ids = repo.store_articles(s, [(a, [HIT]) for a in group])
         if engine.dialect.name == "postgresql":
             articles = "'articles'::regclass"
             assert s.scalar(text(f"SELECT pg_stat_get_xact_tuples_updated({articles})")) == 0
@@ -138,10 +138,10 @@ def test_a_copy_of_an_article_refused_as_stored_starts_its_own_story(engine: Eng
         [feed] = repo.sync_feeds(s, feeds("a"))
     sig = tuple(range(60))
     with sessions.begin() as s:
-        [old] = repo.store_articles(s, [(_signed(feed.id, 1, sig), [])], lambda h: ())
+        [old] = repo.store_articles(s, [(_signed(feed.id, 1, sig), [])])
     group = [(_signed(feed.id, 1, sig), []), (_signed(feed.id, 2, sig), [HIT])]
     with sessions.begin() as s:  # a window too short to find the stored one
-        ids = repo.store_articles(s, group, lambda h: h.channels, (1e-6, 0.5))
+        ids = repo.store_articles(s, group, (1e-6, 0.5))
     again, copy = ids
     assert again is None and copy is not None and old is not None
     with sessions() as s:
@@ -165,7 +165,7 @@ def test_a_group_takes_as_many_statements_as_one_article(engine: Engine) -> None
         sent.clear()
         group = [(_signed(feed.id, n, tuple(range(n, n + 60))), [HIT, HIT2]) for n in numbers]
         with sessions.begin() as s:
-            ids = repo.store_articles(s, group, lambda h: h.channels)
+            ids = repo.store_articles(s, group)
         assert None not in ids
         return len(sent)
 
@@ -188,7 +188,7 @@ def test_first_of_story_look_ups_read_the_story_index(engine: Engine) -> None:
         for n in (*range(40), *range(100, 140)):  # forty stories, each reported twice
             sig = tuple(range(n % 100, n % 100 + 60))
             stored = replace(article(feed.id, n), signature=sig)
-            repo.store_article(s, stored, [HIT], lambda h: h.channels)
+            repo.store_article(s, stored, [HIT])
         # 20,000 deliveries told before, of other stories: what the old plan read each time
         hit_id, now = s.scalar(select(func.min(HitRow.id))), datetime.now(UTC)
         told = {"hit_id": hit_id, "status": "sent", "rule_id": "r1", "next_attempt_at": now}
@@ -210,7 +210,7 @@ def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-unty
     sessions = session_factory(engine)
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, feeds("a"))
-        repo.store_article(s, article(feed.id, 1), [], lambda h: ())
+        repo.store_article(s, article(feed.id, 1), [])
     with sessions() as s:
         fresh = repo.unknown_entries(
             s,
@@ -228,7 +228,7 @@ def test_claimed_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no
     sessions = session_factory(engine)
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, feeds("a"))
-        repo.store_article(s, article(feed.id, 1), [HIT], lambda h: h.channels)
+        repo.store_article(s, article(feed.id, 1), [HIT])
     now = datetime.now(UTC) + timedelta(seconds=1)
     with sessions() as s:
         alerts = repo.claim_due(s, now, "test", 0)

@@ -4,12 +4,11 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.app import open_services
 from monitor.config import Config
 from monitor.entities import Document
 from monitor.rules import load_rules
-from monitor.rules.reload import RuleWatcher
-from monitor.scheduler import Service
+from monitor.service.app import open_services
+from monitor.service.scheduler import Service
 
 
 def test_jobs_are_scheduled_and_rule_reload_swaps_the_matcher(
@@ -26,8 +25,9 @@ def test_jobs_are_scheduled_and_rule_reload_swaps_the_matcher(
     )
 
     async def go() -> None:
-        async with open_services(config, print) as (svc, notes):
-            service = Service(svc, RuleWatcher(rules, notes.rules), ["desk"])
+        async with open_services(config, print) as app:
+            svc = app.services
+            service = Service(app, ["desk"])
             scheduler = AsyncIOScheduler()
             assert service._schedule(scheduler) == 1
             digest = scheduler.get_job("digest-desk")  # hourly by default, once per slot
@@ -76,8 +76,8 @@ def test_a_hung_poll_holds_up_nothing_and_is_cancelled_after_the_grace(tmp_path:
         config = replace(config, shutdown_grace=1.0)
 
         async def go() -> float:
-            async with open_services(config, print) as (svc, _notes):
-                service = Service(svc)
+            async with open_services(config, print) as app:
+                service = Service(app)
                 runner = asyncio.create_task(service.run())
                 ok = await asyncio.to_thread(wait_for, lambda: hook.posted_json(), 20)
                 assert ok, "the good feed was held up"

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, text
 
-from monitor.notify.stories import BANDS, band_keys, pack
 from monitor.store import stories as story_db
 from monitor.store.models import utcnow
 from monitor.store.stories import Story, candidates, choose, store_keys
+from monitor.stories import BANDS, band_keys, pack
 from tests.conftest import query_plan
 
 ARTICLES = 10_000

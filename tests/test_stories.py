@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from monitor.notify.stories import (
+from monitor.stories import (
     as_lanes,
     band_keys,
     pack,

@@ -3,28 +3,40 @@ on SQLite and PostgreSQL, with real transactions."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, func, select, text
 
-from monitor.entities import Document
-from monitor.rules import compile_rules, load_rule
+from monitor.entities import Article, Document
+from monitor.pipeline.storing import Stored, Storing
+from monitor.rules import Matcher, compile_rules, load_rule
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
 from monitor.store.models import ArticleRow, DeliveryRow, HitRow
-from monitor.storing import Storing
 from tests.conftest import _truncate
 from tests.test_repository import article, feeds
 
 RULE = "id: troops\nname: Troop movements\nseverity: high\nnotify: [desk]\nquery: 'troop*'\n"
 
 
-def storing(engine: Engine, tmp_path: Path) -> Storing:
+@dataclass(frozen=True)
+class MatchedThenStored:
+    """The pipeline's match stage for each article, then storing."""
+
+    matcher: Matcher
+    storing: Storing
+
+    def polls(self, batch: list[list[Article]]) -> list[Stored]:
+        matched = [[(a, self.matcher.match(a.document)) for a in poll] for poll in batch]
+        return self.storing.polls(matched)
+
+
+def storing(engine: Engine, tmp_path: Path) -> MatchedThenStored:
     (tmp_path / "troops.yaml").write_text(RULE)
     matcher = compile_rules([load_rule(tmp_path / "troops.yaml")])
-    return Storing(session_factory(engine), matcher, lambda hit: hit.channels, (3600.0, 0.5))
+    return MatchedThenStored(matcher, Storing(session_factory(engine), (3600.0, 0.5)))
 
 
 def troops(feed_id: int, n: int):  # type: ignore[no-untyped-def]

@@ -11,23 +11,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
 from monitor.config import Config, FeedConfig
+from monitor.config.web import WebSettings, hash_password
 from monitor.entities import Article, Document
 from monitor.extractor import ExtractorPool
 from monitor.feeds.fetch import make_client
 from monitor.feeds.guard import LinkGuard
 from monitor.feeds.hosts import HostLimiter
-from monitor.notify.stories import signature
-from monitor.pipeline import Services
+from monitor.feeds.pages import Pages
 from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import session_factory
 from monitor.store.models import DeliveryRow
+from monitor.stories import signature
 from monitor.web import api, pages
 from monitor.web.app import create_app
 from monitor.web.runtime import Runtime
-from monitor.web.server import _fetch_page
-from monitor.web.settings import WebSettings, hash_password
-from tests.conftest import REPO
+from tests.conftest import REPO, to_default
 
 TOKEN = "s3cret-token"
 HEADLINE = "Troops <script>alert(1)</script> moved to the Belarus border"
@@ -53,7 +52,7 @@ def seed(engine: Engine) -> int:
         )
         found = matcher.match(doc)
         assert found
-        article_id = repo.store_article(s, article, found, lambda h: ["default"])
+        article_id = repo.store_article(s, article, to_default(found))
     assert article_id is not None
     return article_id
 
@@ -66,18 +65,8 @@ def client(engine: Engine) -> Iterator[TestClient]:
     matcher = compile_rules(load_rules(REPO / "rules").rules)
     page_client = make_client("test", 2, guarded=True)
     pool = ExtractorPool(1, 10, 1024).start()
-    svc = Services(
-        config=config,
-        sessions=sessions,
-        feed_client=page_client,
-        page_client=page_client,
-        limiter=HostLimiter(2, 0),
-        guard=LinkGuard(()),
-        matcher=matcher,
-        sender=None,  # type: ignore[arg-type]
-        extract=pool.extract,
-    )
-    runtime = Runtime(config, sessions, lambda: matcher, lambda url: _fetch_page(svc, url))
+    pages = Pages(page_client, HostLimiter(2, 0), LinkGuard(()), config.fetch, pool.extract)
+    runtime = Runtime(config, sessions, lambda: matcher, pages.text)
     try:
         yield TestClient(create_app(runtime))
     finally:

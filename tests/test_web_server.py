@@ -9,8 +9,8 @@ import urllib.request
 from pathlib import Path
 
 from monitor.config import Config
+from monitor.config.web import WebSettings
 from monitor.web.server import listen_address
-from monitor.web.settings import WebSettings
 from tests.conftest import REPO, clean_env
 from tests.servers import free_port, wait_healthy
 

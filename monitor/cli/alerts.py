@@ -60,8 +60,8 @@ def alerts_retry(ctx: click.Context, delivery_id: int | None, all_failed: bool) 
 @click.pass_context
 def alerts_digest(ctx: click.Context, names: tuple[str, ...]) -> None:
     """Send the digests now (what waits for them: digest channels, overflow, copies)."""
-    from monitor.app import digest_channels, make_sender
-    from monitor.notify.deliver import send_digest
+    from monitor.notify.digest import send_digest
+    from monitor.service.app import digest_channels, make_sender
     from monitor.store.models import utcnow
 
     config = _config(ctx)
@@ -87,7 +87,7 @@ def channels() -> None:
 @click.pass_context
 def channels_test(ctx: click.Context, name: str) -> None:
     """Send a test message to channel NAME and print what it answered."""
-    from monitor.app import make_sender
+    from monitor.service.app import make_sender
 
     try:
         answer = make_sender(_config(ctx), click.echo).test(name.lower())

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import click
 
-from monitor.app import StartupNotes, open_services
 from monitor.cli.base import Fail, _config, cli
 from monitor.collect import collect_less
-from monitor.config import SETTINGS, Config
+from monitor.config import Config, settings_table
 from monitor.entities import Document
 from monitor.errors import ConfigError, MonitorError
 from monitor.extract import extract_page
 from monitor.logs import setup_logging
-from monitor.pipeline import CycleReport, Services, run_cycle
 from monitor.rules import compile_rules, load_rules
+from monitor.service.app import App, StartupNotes, open_services
+from monitor.service.cycle import CycleReport, run_cycle
 from monitor.store import repository as repo
 from monitor.store.db import single_process
 
@@ -53,36 +53,31 @@ def run(ctx: click.Context, once: bool, http: str | None) -> None:
 
 
 async def _run(config: Config, once: bool, address: tuple[str, int] | None) -> int:
-    async with open_services(config, click.echo) as (svc, notes):
+    async with open_services(config, click.echo) as app:
         collect_less()
-        _show_notes(notes)
+        _show_notes(app.notes)
         if not once:
-            await _service(config, svc, notes, address)
+            await _service(app, address)
             return 0
-        with svc.sessions() as session:
+        with app.services.sessions() as session:
             feeds = repo.active_feeds(session)
         started = time.monotonic()
-        report = await run_cycle(svc, feeds)
+        report = await run_cycle(app, feeds)
     return _summarize(report, time.monotonic() - started)
 
 
-async def _service(
-    config: Config, svc: Services, notes: StartupNotes, address: tuple[str, int] | None
-) -> None:
-    from monitor.app import digest_channels
-    from monitor.rules.reload import RuleWatcher
-    from monitor.scheduler import Service
+async def _service(app: App, address: tuple[str, int] | None) -> None:
+    from monitor.service.scheduler import Service
 
-    watcher = RuleWatcher(config.rules_dir, notes.rules)
-    service = Service(svc, watcher, digest_channels(config, svc.sender))
+    service = Service(app)
     if address is None:
         await service.run()
         return
     from monitor.web.app import create_app
-    from monitor.web.server import serve_until, service_runtime
+    from monitor.web.server import runtime_for, serve_until
 
-    app = create_app(service_runtime(svc, service))
-    web = asyncio.ensure_future(serve_until(app, *address, service.stopping))
+    web_app = create_app(runtime_for(app, lambda: service.running))
+    web = asyncio.ensure_future(serve_until(web_app, *address, service.stopping))
     click.echo(f"web app on http://{address[0]}:{address[1]}/", err=True)
     await service.run()
     await web
@@ -95,16 +90,15 @@ async def _service(
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Run the web app alone (dashboard, API, health, metrics), without polling."""
     from monitor.web.app import create_app
-    from monitor.web.server import serve_alone, standalone_runtime
+    from monitor.web.server import listen_address, runtime_for, serve_alone
 
     config = _config(ctx)
     setup_logging(config.log_level, config.log_format)
 
-    from monitor.web.server import listen_address
-
     async def main() -> None:
-        async with standalone_runtime(config) as runtime:
-            await serve_alone(create_app(runtime), *listen_address(f"{host}:{port}", config))
+        async with open_services(config, click.echo, serve=True) as app:
+            address = listen_address(f"{host}:{port}", config)
+            await serve_alone(create_app(runtime_for(app)), *address)
 
     try:
         asyncio.run(main())
@@ -121,7 +115,7 @@ def web() -> None:
 @click.password_option()
 def hash_password_command(password: str) -> None:
     """Print a hash for MONITOR_WEB_USERS (`name:<hash>`)."""
-    from monitor.web.settings import hash_password
+    from monitor.config.web import hash_password
 
     click.echo(hash_password(password))
 
@@ -241,6 +235,4 @@ def _read_document(path: str) -> Document:
 @cli.command()
 def settings() -> None:
     """Every environment setting, as the Markdown table in the README."""
-    click.echo("| Variable | Default | Meaning |\n| --- | --- | --- |")
-    for s in SETTINGS:
-        click.echo(f"| `{s.env}` | {f'`{s.default}`' if s.default else ''} | {s.help} |")
+    click.echo(settings_table())

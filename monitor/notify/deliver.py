@@ -10,7 +10,10 @@ Routing, in order, for one row:
 5. otherwise sent now. A failure retries with exponential backoff and jitter (8 attempts
    over about 6 hours), then the row is marked failed and shows in ``monitor alerts list``.
 A row is marked sent only after the channel accepted it: a crash in between can cause one
-duplicate, never a lost alert.
+duplicate, never a lost alert. Queued notices (feed down, recovered) are sent the same way.
+
+Database work runs on the executor the caller gives (the service's database thread), and
+sending on a thread of its own: the event loop only decides.
 """
 
 from __future__ import annotations
@@ -20,41 +23,30 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-import apprise
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
+from monitor.config.settings import default
 from monitor.entities import Alert, Severity
 from monitor.errors import DeliveryError
-from monitor.notify.channels import STDOUT, Channels
-from monitor.notify.render import (
-    DigestGroup,
-    DigestStory,
-    Message,
-    one_line,
-    render,
-    render_digest,
-    target_of,
-)
-from monitor.notify.settings import ChannelSettings, MonitorFile
+from monitor.notify.sender import Sender
+from monitor.notify.settings import ChannelSettings
 from monitor.store import repository as repo
 from monitor.store.models import utcnow
 from monitor.workers import worker_id
 
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 MAX_ATTEMPTS = 8
-DELIVERY_LEASE = 600.0  # a claimed batch must be sent within this, or others take it over
+DELIVERY_LEASE: float = default("lease")  # a claimed batch must be sent within this
 FIRST_RETRY = timedelta(minutes=3)  # 3, 6, 12 ... 192 min: about 6 hours in all
 JITTER = 0.2
-ADMIN_CHANNEL = "admin"
-_FORMATS = {
-    "md": apprise.NotifyFormat.MARKDOWN,
-    "html": apprise.NotifyFormat.HTML,
-    "txt": apprise.NotifyFormat.TEXT,
-}
 log = logging.getLogger(__name__)
 
 
@@ -66,6 +58,7 @@ class DeliveryReport:
     held: int = 0
     to_digest: int = 0
     folded: int = 0
+    notices: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DeliveryReport) -> None:
@@ -76,102 +69,8 @@ class DeliveryReport:
         self.held += other.held
         self.to_digest += other.to_digest
         self.folded += other.folded
+        self.notices += other.notices
         self.errors += other.errors
-
-
-class Sender:
-    """Turns alerts and digests into messages on channels."""
-
-    def __init__(
-        self,
-        channels: Channels,
-        echo: Callable[[str], None],
-        settings: MonitorFile | None = None,
-        base_url: str | None = None,
-        templates: str | None = None,
-    ) -> None:
-        self.channels = channels
-        self.settings = settings or MonitorFile()
-        self.base_url = base_url
-        self.templates = templates
-        self._echo = echo
-
-    def _targets(self, channel: str) -> tuple[str, ...]:
-        targets = self.channels.targets(channel)
-        if targets is None:
-            raise DeliveryError(channel, f"not configured (set MONITOR_CHANNEL_{channel.upper()})")
-        return targets
-
-    def send(self, alert: Alert, followup: bool = False) -> None:
-        self._send(
-            alert.channel,
-            lambda target: render(
-                alert, target, base_url=self.base_url, followup=followup, templates=self.templates
-            ),
-        )
-
-    def send_digest(self, channel: str, groups: list[DigestGroup]) -> None:
-        self._send(
-            channel,
-            lambda target: render_digest(channel, groups, target, templates=self.templates),
-        )
-
-    def _send(self, channel: str, make: Callable[[str], Message]) -> None:
-        for url in self._targets(channel):
-            if url == STDOUT:
-                message = make("txt")
-                self._echo(f"{message.title}\n{message.body}\n")
-            else:
-                _notify(channel, (url,), make(target_of(url)))
-
-    def test(self, channel: str) -> str:
-        """Send a test message to every URL of ``channel``; what the channel answered."""
-        answers = []
-        for url in self._targets(channel):
-            message = Message(
-                title=f"monitor: test message for channel {channel}",
-                body="If you can read this, alerts can reach this channel.",
-                target=target_of(url) if url != STDOUT else "txt",
-            )
-            if url == STDOUT:
-                self._echo(f"{message.title}\n{message.body}\n")
-                answers.append("stdout: printed")
-                continue
-            _notify(channel, (url,), message)
-            answers.append(f"{url.split(':', 1)[0]}: accepted")
-        return "; ".join(answers)
-
-    def notice(self, title: str, body: str, channel: str = ADMIN_CHANNEL) -> bool:
-        """An operational notice (feed down, rate limited); best effort, never raises."""
-        urls = self.channels.urls.get(channel)
-        if not urls:
-            if self.channels.stdout_only:
-                self._echo(f"{one_line(title)}\n{body}\n")
-                return True
-            log.warning(
-                "%s (no %s channel: set MONITOR_CHANNEL_%s)", title, channel, channel.upper()
-            )
-            return False
-        try:
-            _notify(channel, urls, Message(title=one_line(title), body=body))
-        except DeliveryError as exc:
-            log.error("notice %r not delivered: %s", title, exc)
-            return False
-        return True
-
-
-def _notify(channel: str, urls: tuple[str, ...], message: Message) -> None:
-    client = apprise.Apprise()
-    for url in urls:
-        if not client.add(url):
-            raise DeliveryError(channel, "an apprise URL is not valid")
-    with apprise.LogCapture(level=logging.WARNING) as logs:  # type: ignore[no-untyped-call]
-        ok = client.notify(
-            title=message.title, body=message.body, body_format=_FORMATS[message.target]
-        )
-    if not ok:
-        detail = " ".join(logs.getvalue().split())[-500:] or "the channel refused the message"
-        raise DeliveryError(channel, detail)
 
 
 def retry_at(attempts: int, now: datetime, rng: random.Random | None = None) -> datetime | None:
@@ -208,27 +107,46 @@ def decide(alert: Alert, channel: ChannelSettings, now: datetime, sent_last_hour
     return Decision("send")
 
 
+async def in_db(db: Executor | None, work: Callable[[*Ts], T], *args: *Ts) -> T:
+    """``work(*args)`` on the database executor (None: the loop's default threads)."""
+    return await asyncio.get_running_loop().run_in_executor(db, work, *args)
+
+
 async def deliver_due(
     sessions: sessionmaker[Session],
     sender: Sender,
     now: datetime | None = None,
     lease: float = DELIVERY_LEASE,
     budget: float | None = None,
+    db: Executor | None = None,
 ) -> DeliveryReport:
     """Claim due deliveries batch after batch (several processes may run this at once) and
     handle each, until none is due or ``budget`` seconds have passed (None: until none is
-    due). One batch per call would leave a backlog that every later alert waits behind."""
+    due); then the queued notices. One batch per call would leave a backlog that every
+    later alert waits behind."""
     now = now or utcnow()
     report = DeliveryReport()
     started = time.monotonic()
     sent: dict[str, int] = {}
     while budget is None or time.monotonic() - started < budget:
-        with sessions.begin() as session:
-            alerts = repo.claim_due(session, now, worker_id(), lease)
+        alerts = await in_db(db, _claim, sessions, now, lease)
         if not alerts:
             break
-        await _handle_batch(sessions, sender, alerts, now, sent, report)
+        await _handle_batch(sessions, sender, alerts, now, sent, report, db)
+    await _deliver_notices(sessions, sender, now, lease, report, db)
     return report
+
+
+def _claim(sessions: sessionmaker[Session], now: datetime, lease: float) -> list[Alert]:
+    with sessions.begin() as session:
+        return repo.claim_due(session, now, worker_id(), lease)
+
+
+def _sent_counts(
+    sessions: sessionmaker[Session], channels: list[str], since: datetime
+) -> dict[str, int]:
+    with sessions() as session:
+        return {channel: repo.sent_since(session, channel, since) for channel in channels}
 
 
 async def _handle_batch(
@@ -238,22 +156,32 @@ async def _handle_batch(
     now: datetime,
     sent: dict[str, int],
     report: DeliveryReport,
+    db: Executor | None,
 ) -> None:
+    unknown = list(dict.fromkeys(a.channel for a in alerts if a.channel not in sent))
+    if unknown:
+        sent |= await in_db(db, _sent_counts, sessions, unknown, now - timedelta(hours=1))
     routes: list[tuple[Alert, Decision]] = []
     for alert in alerts:
         settings = sender.settings.channel(alert.channel)
-        if alert.channel not in sent:
-            with sessions() as session:
-                sent[alert.channel] = repo.sent_since(
-                    session, alert.channel, now - timedelta(hours=1)
-                )
         decision = decide(alert, settings, now, sent[alert.channel])
         if decision.action in {"send", "followup"}:
-            if await _send_one(sessions, sender, alert, decision.action == "followup", now, report):
+            followup = decision.action == "followup"
+            if await _send_one(sessions, sender, alert, followup, now, report, db):
                 sent[alert.channel] += 1
             continue
         routes.append((alert, decision))
-    _route(sessions, sender, routes, now, report)
+    if routes:
+        limited = await in_db(db, _route, sessions, routes, now)
+        _count_routes(routes, report)
+        for channel in limited:
+            await asyncio.to_thread(
+                sender.notice_quietly,
+                f"Rate limited: {channel}",
+                f"More than {sender.settings.channel(channel).rate_limit} alerts this hour; "
+                "the rest go to the next digest.",
+                channel,
+            )
 
 
 async def _send_one(
@@ -263,14 +191,14 @@ async def _send_one(
     followup: bool,
     now: datetime,
     report: DeliveryReport,
+    db: Executor | None,
 ) -> bool:
     try:
         await asyncio.to_thread(sender.send, alert, followup)
     except DeliveryError as exc:
-        _record_failure(sessions, alert, str(exc), now, report)
+        await in_db(db, _record_failure, sessions, alert, str(exc), now, report)
         return False
-    with sessions.begin() as session:
-        repo.mark_sent(session, alert.delivery_id)
+    await in_db(db, _mark_sent, sessions, alert.delivery_id)
     log.info(
         "alert %s sent to %s: rule %s, article %s",
         alert.delivery_id,
@@ -283,23 +211,23 @@ async def _send_one(
     return True
 
 
+def _mark_sent(sessions: sessionmaker[Session], delivery_id: int) -> None:
+    with sessions.begin() as session:
+        repo.mark_sent(session, delivery_id)
+
+
 ROUTED = {"fold": "folded", "drop": "skipped", "digest": "digest", "hold": "pending"}
 
 
 def _route(
-    sessions: sessionmaker[Session],
-    sender: Sender,
-    routes: list[tuple[Alert, Decision]],
-    now: datetime,
-    report: DeliveryReport,
-) -> None:
-    """Record where a batch's unsent alerts went, in one transaction: after a cold start
-    thousands are folded or digested, and a commit each made the drain crawl."""
-    if not routes:
-        return
+    sessions: sessionmaker[Session], routes: list[tuple[Alert, Decision]], now: datetime
+) -> list[str]:
+    """Record where a batch's unsent alerts went, in one transaction (after a cold start
+    thousands are folded or digested); the channels whose rate-limit notice is ours to
+    send this hour."""
     hour = now.replace(minute=0, second=0, microsecond=0)
     asked: set[str] = set()
-    limited: list[str] = []  # channels whose rate-limit notice is ours to send
+    limited: list[str] = []
     with sessions.begin() as session:
         repo.set_statuses(
             session,
@@ -310,6 +238,10 @@ def _route(
                 asked.add(alert.channel)
                 if repo.first_notice(session, alert.channel, "rate_limited", hour):
                     limited.append(alert.channel)
+    return limited
+
+
+def _count_routes(routes: list[tuple[Alert, Decision]], report: DeliveryReport) -> None:
     for alert, decision in routes:
         metrics.DELIVERIES.labels(channel=alert.channel, outcome=ROUTED[decision.action]).inc()
         if decision.action == "hold":
@@ -318,13 +250,6 @@ def _route(
             report.to_digest += 1
         else:
             report.folded += 1
-    for channel in limited:
-        sender.notice(
-            f"Rate limited: {channel}",
-            f"More than {sender.settings.channel(channel).rate_limit} alerts this hour; "
-            "the rest go to the next digest.",
-            channel=channel,
-        )
 
 
 def _record_failure(
@@ -358,80 +283,41 @@ def _record_failure(
     report.errors.append(error)
 
 
-async def send_digest(
-    sessions: sessionmaker[Session], sender: Sender, channel: str, scheduled_for: datetime
-) -> int | None:
-    """The digest of ``channel`` for one scheduled slot, sent once across all processes.
-    Returns how many items it held (0: nothing to say, nothing sent), None if another
-    process had the slot already."""
-    with sessions.begin() as session:
-        digest_id = repo.claim_digest(session, channel, scheduled_for)
-    if digest_id is None:
-        return None
-    with sessions() as session:
-        items = repo.digest_items(session, channel)
-        groups = _groups(session, items)
-    ids = [alert.delivery_id for alert, _ in items]
-    error = None
-    if items:
+async def _deliver_notices(
+    sessions: sessionmaker[Session],
+    sender: Sender,
+    now: datetime,
+    lease: float,
+    report: DeliveryReport,
+    db: Executor | None,
+) -> None:
+    """Queued notices, each tried like an alert; one its channel cannot take (no admin
+    channel configured) is logged and given up at once."""
+    notices = await in_db(db, _claim_notices, sessions, now, lease)
+    for notice in notices:
+        error: str | None = None
         try:
-            await asyncio.to_thread(sender.send_digest, channel, groups)
+            await asyncio.to_thread(sender.notice, notice.title, notice.body, notice.channel)
         except DeliveryError as exc:
             error = str(exc)
-            log.error("digest for %s not sent (items stay queued): %s", channel, exc)
+        configured = notice.channel in sender.channels.urls or sender.channels.stdout_only
+        when = retry_at(notice.attempts + 1, now) if error and configured else None
+        if error:
+            log.warning("notice %r not delivered: %s", notice.title, error)
+        else:
+            report.notices += 1
+        await in_db(db, _finish_notice, sessions, notice.id, error, when)
+
+
+def _claim_notices(
+    sessions: sessionmaker[Session], now: datetime, lease: float
+) -> list[repo.Notice]:
     with sessions.begin() as session:
-        repo.finish_digest(session, digest_id, ids, error)
-    return len(items)
+        return repo.claim_notices(session, now, worker_id(), lease)
 
 
-@dataclass
-class _Entry:
-    alert: Alert
-    headline: str
-    source: str
-    url: str
-    also: list[str] = field(default_factory=list)
-
-
-def _groups(session: Session, items: list[tuple[Alert, str]]) -> list[DigestGroup]:
-    """Stories by rule (most severe first); another outlet's copy becomes "also reported
-    by" under its story, even when the story itself was alerted earlier."""
-    entries: dict[tuple[str, int], _Entry] = {}
-    for alert, status in items:
-        key = (alert.rule_id, alert.story_id or alert.article_id)
-        entry = entries.get(key)
-        if entry is None:
-            first = (
-                repo.story_headline(session, alert.story_id)
-                if status == "folded" and alert.story_id is not None
-                else None
-            )
-            headline, source, url = first or (alert.headline, alert.source, alert.url)
-            entry = entries[key] = _Entry(alert, headline, source, url)
-        if status == "folded":
-            entry.also.append(alert.source)
-    by_rule: dict[tuple[int, str], list[_Entry]] = {}
-    for entry in entries.values():
-        by_rule.setdefault((int(entry.alert.severity), entry.alert.rule_id), []).append(entry)
-    groups = [
-        DigestGroup(
-            group[0].alert.severity.name,
-            group[0].alert.rule_name,
-            tuple(
-                DigestStory(
-                    one_line(e.headline),
-                    one_line(e.source),
-                    e.url,
-                    _published(e.alert),
-                    tuple(dict.fromkeys(e.also)),
-                )
-                for e in group
-            ),
-        )
-        for group in sorted(by_rule.values(), key=lambda g: -int(g[0].alert.severity))
-    ]
-    return groups
-
-
-def _published(alert: Alert) -> str:
-    return alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "unknown"
+def _finish_notice(
+    sessions: sessionmaker[Session], notice_id: int, error: str | None, when: datetime | None
+) -> None:
+    with sessions.begin() as session:
+        repo.finish_notice(session, notice_id, error, when)

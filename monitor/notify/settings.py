@@ -13,12 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor.config import Duration
 from monitor.errors import ConfigError
+from monitor.stories import STORY_SIMILARITY, STORY_WINDOW
 from monitor.yamlsrc import read_yaml, validation_problems
 
 DEFAULT_RATE_LIMIT = 20  # alerts per hour per channel
 DEFAULT_DIGEST = "0 * * * *"  # hourly
-DEFAULT_STORY_WINDOW = 12 * 3600.0
-DEFAULT_STORY_SIMILARITY = 0.5
 
 
 def _zone(value: str) -> str:
@@ -86,8 +85,8 @@ class ChannelSettings(BaseModel):
 class StorySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window: Duration = DEFAULT_STORY_WINDOW
-    similarity: float = Field(default=DEFAULT_STORY_SIMILARITY, gt=0, le=1)
+    window: Duration = STORY_WINDOW
+    similarity: float = Field(default=STORY_SIMILARITY, gt=0, le=1)
 
 
 class MonitorFile(BaseModel):

@@ -8,6 +8,7 @@ from monitor.entities import Severity
 from monitor.rules.model import MatchBlock, NearSpec, RuleFile
 from monitor.rules.query import parse_query
 from monitor.rules.tree import (
+    OPERATORS,
     Examples,
     Field,
     Group,
@@ -51,12 +52,11 @@ def rule_from_file(spec: RuleFile, default_id: str, path: Path | None = None) ->
 def build_tree(block: MatchBlock, path: DataPath, inherited: Field) -> Node:
     field: Field = block.field or inherited
     groups: list[Node] = []
-    for op in ("all", "any", "none"):
-        items = getattr(block, op)
-        if items is not None:
-            groups.append(Group(op, _items(items, (*path, op), field)))
-    if block.at_least is not None and block.of is not None:
-        groups.append(Group("at_least", _items(block.of, (*path, "of"), field), block.at_least))
+    for op in OPERATORS.values():  # the model validated which keys go together
+        items = getattr(block, op.key)
+        n = getattr(block, op.count) if op.count else 1
+        if items is not None and n is not None:
+            groups.append(Group(op.name, _items(items, (*path, op.key), field), n))
     if block.near is not None:
         groups.append(_near(block.near, (*path, "near"), field))
     if block.query is not None:

@@ -22,7 +22,6 @@ import re2
 from monitor.entities import Document, Evidence, Hit
 from monitor.rules.text import WORD, fold, is_word_char, offset_map, prepare, to_original
 from monitor.rules.tree import (
-    Group,
     Near,
     Node,
     Pattern,
@@ -109,9 +108,8 @@ class Matcher:
     def _required_groups(self, node: Node) -> tuple[frozenset[int], ...]:
         """Pattern sets of which each must have an occurrence for the rule to fire: a cheap
         test that spares most candidate rules the full evaluation."""
-        children = node.children if isinstance(node, Group) and node.op == "all" else (node,)
         required = []
-        for child in children:
+        for child in node.conjuncts():
             pids = frozenset(p for t in positive_terms(child) for p in self._term_pids[t])
             if pids:
                 required.append(pids)
@@ -252,18 +250,7 @@ class _View:
         return not self.term_pids.get(term, frozenset()).isdisjoint(self.present[term.field])
 
     def holds(self, node: Node) -> bool:
-        if isinstance(node, Term):
-            return self.has(node)
-        if isinstance(node, Near):
-            return self.near(node)
-        results = (self.holds(child) for child in node.children)
-        if node.op == "all":
-            return all(results)
-        if node.op == "any":
-            return any(results)
-        if node.op == "none":
-            return not any(results)
-        return sum(results) >= node.n
+        return node.holds(self)
 
     def near(self, node: Near) -> bool:
         fields = set(FIELDS)

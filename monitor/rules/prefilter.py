@@ -15,59 +15,11 @@ both tokenisers make separate words of.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from monitor.rules.need import Join, Need, Word
+from monitor.rules.tree import Node
 
-from monitor.rules.tree import Near, Node, Pattern, Term
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str  # folded, letters only
-    prefix: bool = False
-
-
-@dataclass(frozen=True)
-class Join:
-    op: Literal["and", "or"]
-    parts: tuple[Need, ...]
-
-
-Need = Word | Join
+__all__ = ["Join", "Need", "Word", "prefilter"]
 
 
 def prefilter(node: Node) -> Need | None:
-    if isinstance(node, Term):
-        return _any([_pattern(p) for p in node.patterns])
-    if isinstance(node, Near):
-        return _all([_any([prefilter(t) for t in alternatives]) for alternatives in node.operands])
-    if node.op == "all":
-        return _all([prefilter(child) for child in node.children])
-    if node.op == "none" or (node.op == "at_least" and node.n < 1):
-        return None
-    return _any([prefilter(child) for child in node.children])  # any, at_least N >= 1
-
-
-def _pattern(pattern: Pattern) -> Need | None:
-    if pattern.regex is not None:
-        return None
-    found: list[Need | None] = []
-    for word, prefix in pattern.parts:
-        runs = word.split("'")
-        for i, run in enumerate(runs):
-            found.append(Word(run, prefix and i == len(runs) - 1) if run.isalpha() else None)
-    return _all(found)
-
-
-def _all(parts: list[Need | None]) -> Need | None:
-    known = tuple(dict.fromkeys(p for p in parts if p is not None))
-    if not known:
-        return None
-    return known[0] if len(known) == 1 else Join("and", known)
-
-
-def _any(parts: list[Need | None]) -> Need | None:
-    if not parts or any(p is None for p in parts):
-        return None
-    unique = tuple(dict.fromkeys(p for p in parts if p is not None))
-    return unique[0] if len(unique) == 1 else Join("or", unique)
+    return node.need()

@@ -1,25 +1,30 @@
 """A rule as the engine sees it: metadata plus a boolean tree over parsed terms.
 
 Node kinds: ``Term`` (a word, ``prefix*``, ``"phrase with wild*"``, or ``re:regex``; with a
-field and a weight), ``Group`` (all / any / none / at_least N), ``Near`` (terms within N
-words of each other). The YAML tree and the query string both build these.
+field and a weight), ``Group`` (one of ``OPERATORS`` over child nodes: all, any, none,
+at_least N), ``Near`` (terms within N words of each other). The YAML tree and the query
+string both build these. Each node carries its behaviour: whether it holds on a document
+(``holds``, given the matcher's view of one document), what a full-text index can be
+asked for (``need``), and its terms (``iter_terms``, ``positive``). A group operator is one
+``Operator`` listed once in ``OPERATORS``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import re2
 
 from monitor.entities import Severity
+from monitor.rules.need import Need, Word, need_all, need_any
 from monitor.rules.text import fold, prepare, words
 
 Field = Literal["title", "text", "any"]
-Op = Literal["all", "any", "none", "at_least"]
+Op = str  # a key of OPERATORS
 _WEIGHT = re.compile(r"\^(\d+(?:\.\d+)?)$")
 REGEX_PREFIX = "re:"
 
@@ -65,12 +70,94 @@ class Term:
         # string hashes differ between processes: a copied term computes its own
         return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
+    def holds(self, view: View) -> bool:
+        return view.has(self)
+
+    def need(self) -> Need | None:
+        return need_any([_pattern_need(p) for p in self.patterns])
+
+    def iter_terms(self) -> Iterator[Term]:
+        yield self
+
+    def positive(self, negated: bool = False) -> Iterator[Term]:
+        if not negated:
+            yield self
+
+    def conjuncts(self) -> tuple[Node, ...]:
+        return (self,)
+
+    def has_near(self) -> bool:
+        return False
+
+
+class View(Protocol):
+    """One document as the matcher scanned it (``monitor.rules.match``)."""
+
+    def has(self, term: Term) -> bool: ...
+
+    def near(self, node: Near) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What a group of child nodes means."""
+
+    name: str  # ``Group.op``
+    holds: Callable[[Iterator[bool], int], bool]  # the children's results, ``n``
+    need: Callable[[list[Need | None], int], Need | None]  # the children's needs, ``n``
+    negates: bool = False  # the children's terms count against the rule
+    conjunctive: bool = False  # every child must hold
+    items: str = ""  # the match block's key holding the children (default: ``name``)
+    count: str | None = None  # the match block's key holding ``n``, if it takes one
+
+    @property
+    def key(self) -> str:
+        return self.items or self.name
+
+
+def _at_least_need(parts: list[Need | None], n: int) -> Need | None:
+    return need_any(parts) if n >= 1 else None
+
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("all", lambda held, _: all(held), lambda p, _: need_all(p), conjunctive=True),
+        Operator("any", lambda held, _: any(held), lambda p, _: need_any(p)),
+        Operator("none", lambda held, _: not any(held), lambda p, _: None, negates=True),
+        Operator(
+            "at_least", lambda held, n: sum(held) >= n, _at_least_need, items="of", count="at_least"
+        ),
+    )
+}
+
 
 @dataclass(frozen=True)
 class Group:
     op: Op
     children: tuple[Node, ...]
     n: int = 1
+
+    def holds(self, view: View) -> bool:
+        return OPERATORS[self.op].holds((child.holds(view) for child in self.children), self.n)
+
+    def need(self) -> Need | None:
+        return OPERATORS[self.op].need([child.need() for child in self.children], self.n)
+
+    def iter_terms(self) -> Iterator[Term]:
+        for child in self.children:
+            yield from child.iter_terms()
+
+    def positive(self, negated: bool = False) -> Iterator[Term]:
+        negated ^= OPERATORS[self.op].negates
+        for child in self.children:
+            yield from child.positive(negated)
+
+    def conjuncts(self) -> tuple[Node, ...]:
+        return self.children if OPERATORS[self.op].conjunctive else (self,)
+
+    def has_near(self) -> bool:
+        return any(child.has_near() for child in self.children)
 
 
 @dataclass(frozen=True)
@@ -85,8 +172,40 @@ class Near:
     def terms(self) -> tuple[Term, ...]:
         return tuple(t for alternatives in self.operands for t in alternatives)
 
+    def holds(self, view: View) -> bool:
+        return view.near(self)
+
+    def need(self) -> Need | None:
+        return need_all([need_any([t.need() for t in alts]) for alts in self.operands])
+
+    def iter_terms(self) -> Iterator[Term]:
+        yield from self.terms
+
+    def positive(self, negated: bool = False) -> Iterator[Term]:
+        if not negated:
+            yield from self.terms
+
+    def conjuncts(self) -> tuple[Node, ...]:
+        return (self,)
+
+    def has_near(self) -> bool:
+        return True
+
 
 Node = Term | Group | Near
+
+
+def _pattern_need(pattern: Pattern) -> Need | None:
+    """Only words of letters: database tokenisers split digits, hyphens and underscores in
+    their own ways; words with apostrophes go in as their letter runs."""
+    if pattern.regex is not None:
+        return None
+    found: list[Need | None] = []
+    for word, prefix in pattern.parts:
+        runs = word.split("'")
+        for i, run in enumerate(runs):
+            found.append(Word(run, prefix and i == len(runs) - 1) if run.isalpha() else None)
+    return need_all(found)
 
 
 @dataclass(frozen=True)
@@ -178,29 +297,14 @@ def _regex_pattern(text: str, source: str) -> Pattern:
 
 
 def all_terms(node: Node) -> Iterator[Term]:
-    if isinstance(node, Term):
-        yield node
-    elif isinstance(node, Near):
-        yield from node.terms
-    else:
-        for child in node.children:
-            yield from all_terms(child)
+    return node.iter_terms()
 
 
 def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
     """Terms whose presence can make the rule fire (not under an odd number of 'none')."""
-    if isinstance(node, Term):
-        if not negated:
-            yield node
-    elif isinstance(node, Near):
-        if not negated:
-            yield from node.terms
-    else:
-        for child in node.children:
-            yield from positive_terms(child, negated ^ (node.op == "none"))
+    return node.positive(negated)
 
 
 def uses_near(node: Node) -> bool:
-    if isinstance(node, Near):
-        return True
-    return isinstance(node, Group) and any(uses_near(c) for c in node.children)
+    return node.has_near()
+

@@ -3,7 +3,7 @@ transaction), and reading articles back (hits, backtests)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -21,7 +21,6 @@ from monitor.entities import (
     StoredArticle,
 )
 from monitor.feeds.urls import url_hash
-from monitor.notify.stories import band_keys, pack
 from monitor.store import stories as story_db
 from monitor.store.models import (
     ArticleRow,
@@ -30,6 +29,7 @@ from monitor.store.models import (
     HitRow,
     utcnow,
 )
+from monitor.stories import STORY_SIMILARITY, STORY_WINDOW, band_keys, pack
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _HITS = cast(Table, HitRow.__table__)
@@ -88,24 +88,26 @@ def unknown_entries(session: Session, feed_id: int, keys: Iterable[tuple[str, st
     return {g for g in guids if g not in known}
 
 
+STORY_DEFAULTS = (STORY_WINDOW, STORY_SIMILARITY)
+
+
 def store_article(
     session: Session,
     article: Article,
     hits: Sequence[Hit],
-    channels: Callable[[Hit], Iterable[str]],
-    stories: tuple[float, float] = (12 * 3600.0, 0.5),
+    stories: tuple[float, float] = STORY_DEFAULTS,
 ) -> int | None:
     """``store_articles`` for one article."""
-    return store_articles(session, [(article, hits)], channels, stories)[0]
+    return store_articles(session, [(article, hits)], stories)[0]
 
 
 def store_articles(
     session: Session,
     items: Sequence[tuple[Article, Sequence[Hit]]],
-    channels: Callable[[Hit], Iterable[str]],
-    stories: tuple[float, float] = (12 * 3600.0, 0.5),
+    stories: tuple[float, float] = STORY_DEFAULTS,
 ) -> list[int | None]:
-    """Store articles with their hits and one pending delivery per channel, in the caller's
+    """Store articles with their hits and one pending delivery per channel of each hit
+    (``Hit.channels``, decided when it was matched), in the caller's
     transaction; each article's id, or None if it was already stored (by guid for its
     feed, or by canonical URL). ``stories`` is (window seconds, similarity): an article
     close enough to one stored within the window, or to an earlier one of ``items``, joins
@@ -139,7 +141,7 @@ def store_articles(
         for i, story, (_, hits) in zip(ids, settled, items, strict=True)
         if i is not None
     ]
-    _insert_hits(conn, stored, channels)
+    _insert_hits(conn, stored)
     return ids
 
 
@@ -204,7 +206,6 @@ def _stories(ids: Sequence[int | None], chosen: Sequence[story_db.Story]) -> lis
 def _insert_hits(
     conn: Connection,
     stored: Sequence[tuple[int, int | None, Sequence[Hit]]],
-    channels: Callable[[Hit], Iterable[str]],
 ) -> None:
     """The hits of stored articles (id, story, hits) and one pending delivery per channel;
     a delivery carries the story and rule, so that the outbox finds a story's first alert
@@ -236,7 +237,7 @@ def _insert_hits(
             "rule_id": hit.rule_id,
         }
         for article, story, hit in owned
-        for channel in dict.fromkeys(channels(hit))
+        for channel in dict.fromkeys(hit.channels)
     ]
     if deliveries:
         conn.execute(_NEW_DELIVERIES, deliveries)

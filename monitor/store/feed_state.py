@@ -4,16 +4,17 @@ next check, error count, health)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import Table, Update, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
+from monitor.config.settings import default
 from monitor.entities import (
     FeedRef,
 )
@@ -53,15 +54,18 @@ def _feed_ref(row: FeedRow) -> FeedRef:
         tags=tuple(row.tags or ()),
         full_text=row.full_text,
         interval=row.interval_seconds,
+        lowest=row.min_interval or row.interval_seconds,
+        highest=row.max_interval or row.interval_seconds,
+        kind=row.kind or "rss",
         etag=row.etag,
         last_modified=row.last_modified,
         fetch_url=row.fetch_url,
         content_hash=row.content_hash,
         adaptive=row.adaptive,
-        lowest=row.min_interval or row.interval_seconds,
-        highest=row.max_interval or row.interval_seconds,
         poll_interval=row.poll_interval,
         error_count=row.error_count,
+        options=row.options or {},
+        state=row.state or {},
     )
 
 
@@ -81,11 +85,14 @@ def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> list[FeedRef]:
         if row is None:
             row = FeedRow(name=feed.name, error_count=0, items_seen=0)
             session.add(row)
-        if row.url != feed.url:  # the operator changed it: start afresh, even if disabled
+        if row.url != feed.url or row.kind != feed.kind:  # start afresh, even if disabled
             row.etag = row.last_modified = row.fetch_url = row.content_hash = None
             row.disabled_reason = None
             row.next_check_at = None
+            row.state = None
         row.url = feed.url
+        row.kind = feed.kind
+        row.options = dict(feed.options) or None
         row.language = feed.language
         row.tags = list(feed.tags)
         row.interval_seconds = feed.interval
@@ -193,10 +200,12 @@ class PollOutcome:
     moved_to: str | None = None
     poll_interval: float | None = None
     warning: str | None = None  # a malformed feed read anyway: what was wrong
+    state: Mapping[str, Any] | None = None  # the source's own state, when it has any
     started: datetime | None = None  # the next poll is due ``next_in`` after this (else now)
 
 
 HealthChange = str  # "down" or "recovered"
+DOWN_AFTER: float = default("feed_down_after")
 
 
 def _next_check(outcome: PollOutcome, now: datetime) -> datetime | None:
@@ -214,7 +223,7 @@ _ADD = "add_"  # a value named add_<column> is added to the column, not set
 
 
 def record_poll(
-    session: Session, feed_id: int, outcome: PollOutcome, down_after: float = 3600.0
+    session: Session, feed_id: int, outcome: PollOutcome, down_after: float = DOWN_AFTER
 ) -> HealthChange | None:
     """Keep the poll's outcome on the feed row. Returns "down" once when the feed has been
     failing for ``down_after`` seconds, "recovered" once when a feed that was reported
@@ -223,7 +232,7 @@ def record_poll(
 
 
 def record_polls(
-    session: Session, polls: Sequence[tuple[int, PollOutcome]], down_after: float = 3600.0
+    session: Session, polls: Sequence[tuple[int, PollOutcome]], down_after: float = DOWN_AFTER
 ) -> list[HealthChange | None]:
     """``record_poll`` for several feeds in the caller's transaction: one read of their
     health columns, then one UPDATE per feed from statements built once per set of columns.
@@ -314,6 +323,8 @@ def _success(outcome: PollOutcome, now: datetime) -> dict[str, object]:
         values["fetch_url"], values["host"] = outcome.moved_to, _host(outcome.moved_to)
     if outcome.poll_interval:
         values["poll_interval"] = outcome.poll_interval
+    if outcome.state:
+        values["state"] = dict(outcome.state)
     return values
 
 

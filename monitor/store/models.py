@@ -89,6 +89,11 @@ class FeedRow(Base):
     # A worker polling the feed holds it until lease_until; a dead worker's lease expires.
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which source reads it, that kind's settings, and what it keeps between polls (JSON,
+    # so a new kind of source needs no migration).
+    kind: Mapped[str] = mapped_column(String(20), default="rss", server_default="rss")
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ArticleRow(Base):
@@ -210,3 +215,24 @@ class DeliveryRow(Base):
     # The hit's article's story and the hit's rule, copied at store time (neither changes).
     story_id: Mapped[int | None] = mapped_column(Integer)
     rule_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class NoticeRow(Base):
+    """An operational message (feed down, feed recovered) waiting for its channel: notices
+    go through the outbox like alerts, sent after the transaction that caused them."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

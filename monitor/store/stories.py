@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import Executable
 
-from monitor.notify.stories import BANDS, similarity_to_packed
 from monitor.store.models import ArticleRow, StoryKeyRow
+from monitor.stories import BANDS, similarity_to_packed
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _STORY_KEYS = cast(Table, StoryKeyRow.__table__)

@@ -11,9 +11,10 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from monitor.metrics import REGISTRY, DatabaseGauges
+from monitor.metrics import REGISTRY
 from monitor.web import api, pages
 from monitor.web.auth import Auth, NotSignedIn, signed_in_user
+from monitor.web.gauges import DatabaseGauges
 from monitor.web.runtime import Runtime
 
 TEMPLATES = Path(__file__).parent / "templates"

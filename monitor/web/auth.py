@@ -11,7 +11,7 @@ import hmac
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from monitor.web.settings import SESSION_MAX_AGE, WebSettings, verify_password
+from monitor.config.web import SESSION_MAX_AGE, WebSettings, verify_password
 
 COOKIE = "monitor_session"
 TOKEN_USER = "token"  # the name a token sign-in gets

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from monitor.config.web import SESSION_MAX_AGE
 from monitor.entities import Document, Severity
 from monitor.errors import ConfigError
 from monitor.rules import load_rules
@@ -20,7 +21,6 @@ from monitor.web.auth import COOKIE, Auth, signed_in_user
 from monitor.web.highlight import parts
 from monitor.web.playground import try_rules
 from monitor.web.search import search
-from monitor.web.settings import SESSION_MAX_AGE
 
 router = APIRouter(include_in_schema=False)
 PERIODS = [("1d", "last 24 h"), ("7d", "last 7 days"), ("30d", "last 30 days"), ("all", "all time")]

@@ -6,25 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
-from functools import partial
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI
 
 from monitor.config import Config
+from monitor.config.web import DEFAULT_HTTP_PORT
 from monitor.errors import ConfigError
-from monitor.extract import ExtractedPage
-from monitor.extractor import ExtractorPool
-from monitor.feeds.fetch import fetch, make_client
-from monitor.feeds.guard import LinkGuard
-from monitor.feeds.hosts import HostLimiter
-from monitor.pipeline import Services
-from monitor.rules import Matcher
-from monitor.rules.reload import RuleWatcher
-from monitor.store.db import make_engine, session_factory, upgrade
+from monitor.service.app import App
 from monitor.web.runtime import Runtime
-from monitor.web.settings import DEFAULT_HTTP_PORT
 
 log = logging.getLogger(__name__)
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -70,72 +61,13 @@ async def serve_alone(app: FastAPI, host: str, port: int) -> None:
     await uvicorn.Server(_uvicorn(app, host, port)).serve()
 
 
-async def _fetch_page(svc: Services, url: str) -> ExtractedPage | None:
-    """A URL typed into the playground: the same guarded client and limits as article
-    pages, but no feed origin, so only public addresses (or the allow-list)."""
-    settings = svc.config.fetch
-    page = await fetch(
-        svc.page_client,
-        url,
-        max_bytes=settings.max_page_bytes,
-        deadline=settings.timeout,
-        limiter=svc.limiter,
-        check=lambda hop: svc.guard.check(hop, None),
-    )
-    return await svc.extract(page.content, page.url)
-
-
-def service_runtime(svc: Services, running: object) -> Runtime:
+def runtime_for(app: App, running: Callable[[], bool] = lambda: True) -> Runtime:
+    """What the web app needs of a built service: its database, the live rules and the
+    guarded page fetcher (``monitor serve`` has no scheduler to wait on)."""
     return Runtime(
-        config=svc.config,
-        sessions=svc.sessions,
-        matcher=lambda: svc.matcher,
-        fetch_page=partial(_fetch_page, svc),
-        scheduler_running=lambda: bool(getattr(running, "running", False)),
+        config=app.config,
+        sessions=app.services.sessions,
+        matcher=app.reload_rules,
+        fetch_page=app.services.pages.text,
+        scheduler_running=running,
     )
-
-
-@contextlib.asynccontextmanager
-async def standalone_runtime(config: Config) -> AsyncIterator[Runtime]:
-    """`monitor serve`: the database, the live rules and a guarded page client, no scheduler."""
-    from monitor.app import load_rule_set, make_sender
-    from monitor.rules import compile_rules
-
-    rules = load_rule_set(config)
-    watcher = RuleWatcher(config.rules_dir, rules)
-    state = {"matcher": compile_rules(rules.rules)}
-
-    def matcher() -> Matcher:
-        fresh = watcher.poll()
-        if fresh is not None:
-            state["matcher"] = fresh
-        return state["matcher"]
-
-    engine = make_engine(config.database_url)
-    upgrade(engine)
-    fetch_settings = config.fetch
-    client = make_client(fetch_settings.user_agent, 2, guarded=True, allowed=fetch_settings.allow)
-    pool = ExtractorPool(1, config.extract.timeout, config.extract.memory_mb).start()
-    svc = Services(
-        config=config,
-        sessions=session_factory(engine),
-        feed_client=client,
-        page_client=client,
-        limiter=HostLimiter(fetch_settings.per_host, fetch_settings.host_delay),
-        guard=LinkGuard(fetch_settings.allow),
-        matcher=state["matcher"],
-        sender=make_sender(config, lambda _: None),
-        extract=pool.extract,
-    )
-    try:
-        yield Runtime(
-            config=config,
-            sessions=svc.sessions,
-            matcher=matcher,
-            fetch_page=partial(_fetch_page, svc),
-            scheduler_running=lambda: True,
-        )
-    finally:
-        await client.aclose()
-        pool.close()
-        engine.dispose()

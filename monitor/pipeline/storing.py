@@ -1,6 +1,6 @@
-"""The match and store stages of polls: a poll's new articles matched against the rules,
-then stored, with their hits and pending deliveries, together with the polls that finish
-meanwhile (group commit, ``monitor.batch``).
+"""Storing, and only storing: a poll's new articles, already matched, are stored with their
+hits and pending deliveries, together with the polls that finish meanwhile (group commit,
+``monitor.batch``).
 
 A transaction per poll wrote every page it touched once per poll, and the pages a poll's
 articles touch are mostly shared with the next poll's (the tables' last pages, the
@@ -20,7 +20,6 @@ What a failure means, poll by poll, as if each had its own transaction:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DataError
@@ -28,7 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
 from monitor.entities import Article, Hit
-from monitor.rules import Matcher
 from monitor.store import repository as repo
 
 log = logging.getLogger(__name__)
@@ -40,21 +38,16 @@ Stored = tuple[int, int] | Exception  # (new articles, hits) or why the poll sto
 @dataclass(frozen=True)
 class Storing:
     sessions: sessionmaker[Session]
-    matcher: Matcher
-    route: Callable[[Hit], Iterable[str]]
     stories: tuple[float, float]  # (window seconds, similarity) for grouping a story
 
-    def polls(self, batch: list[Sequence[Article]]) -> list[Stored]:
-        """Match and store each poll's articles; one result per poll, in order."""
-        return self._write([[(a, self.matcher.match(a.document)) for a in p] for p in batch])
-
-    def _write(self, batch: list[Matched]) -> list[Stored]:
+    def polls(self, batch: list[Matched]) -> list[Stored]:
+        """Store each poll's matched articles; one result per poll, in order."""
         try:
             with self.sessions.begin() as session:
                 flat = self._many(session, [item for poll in batch for item in poll])
         except Exception as exc:
             if len(batch) > 1:
-                return [stored for poll in batch for stored in self._write([poll])]
+                return [stored for poll in batch for stored in self.polls([poll])]
             if not isinstance(exc, DataError):
                 return [exc]
             flat = [self._alone(item) for item in batch[0]]
@@ -65,7 +58,7 @@ class Storing:
         return [_counted(poll, stored) for poll, stored in zip(batch, ids, strict=True)]
 
     def _many(self, session: Session, items: Matched) -> list[int | None]:
-        return repo.store_articles(session, items, self.route, self.stories)
+        return repo.store_articles(session, items, self.stories)
 
     def _alone(self, item: tuple[Article, list[Hit]]) -> int | None:
         try:

@@ -28,9 +28,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import OperationalError
 
 from monitor.entities import FeedRef
-from monitor.notify.deliver import deliver_due, send_digest
-from monitor.pipeline import Services, poll_safely
-from monitor.rules.reload import RELOAD_INTERVAL, RuleWatcher
+from monitor.notify.deliver import deliver_due
+from monitor.notify.digest import send_digest
+from monitor.pipeline import poll_safely
+from monitor.rules.reload import RELOAD_INTERVAL
+from monitor.service.app import App
 from monitor.store import repository as repo
 from monitor.store.maintenance import run_retention
 from monitor.workers import worker_id
@@ -46,15 +48,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 class Service:
-    def __init__(
-        self,
-        svc: Services,
-        watcher: RuleWatcher | None = None,
-        digest_channels: list[str] | None = None,
-    ) -> None:
-        self.svc = svc
-        self.watcher = watcher
-        self.digest_channels = digest_channels or []
+    def __init__(self, app: App, digest_channels: list[str] | None = None) -> None:
+        self.app = app
+        self.svc = svc = app.services
+        self.digest_channels = app.digest_channels() if digest_channels is None else digest_channels
         self.stopping = asyncio.Event()
         self.running = False  # the scheduler is up: /readyz asks
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -105,16 +102,14 @@ class Service:
         async with self._deliver_lock:
             await deliver_due(
                 self.svc.sessions,
-                self.svc.sender,
+                self.app.sender,
                 lease=self.svc.config.lease,
                 budget=DELIVERY_BUDGET,
+                db=self.svc.db_thread,
             )
 
     async def _reload(self) -> None:
-        assert self.watcher is not None
-        matcher = await asyncio.to_thread(self.watcher.poll)
-        if matcher is not None:
-            self.svc.matcher = matcher  # polls read it per article: the swap is atomic
+        await asyncio.to_thread(self.app.reload_rules)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -125,9 +120,8 @@ class Service:
         jobs: list[tuple[Any, float, str]] = [
             (self._tick, TICK_SECONDS, "tick"),
             (self._deliver, DELIVERY_INTERVAL, "deliver"),
+            (self._reload, RELOAD_INTERVAL, "reload-rules"),
         ]
-        if self.watcher is not None:
-            jobs.append((self._reload, RELOAD_INTERVAL, "reload-rules"))
         for func, every, name in jobs:
             scheduler.add_job(
                 func,
@@ -140,7 +134,7 @@ class Service:
                 misfire_grace_time=max(1, int(every)),
             )
         for channel in self.digest_channels:
-            trigger = self.svc.sender.settings.channel(channel).trigger()
+            trigger = self.app.sender.settings.channel(channel).trigger()
             scheduler.add_job(
                 self._digest,
                 trigger,
@@ -172,7 +166,9 @@ class Service:
         # The slot is the minute the cron fired for: one digest per slot across replicas.
         slot = datetime.now(UTC).replace(second=0, microsecond=0)
         async with self._deliver_lock:
-            await send_digest(self.svc.sessions, self.svc.sender, channel, slot)
+            await send_digest(
+                self.svc.sessions, self.app.sender, channel, slot, db=self.svc.db_thread
+            )
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,0 +1,59 @@
+"""Feeds name their kind of source and keep its settings and state; notices go through
+an outbox of their own
+
+A feed's ``kind`` picks the source that reads it (``monitor.sources``); ``options`` and
+``state`` are that kind's settings and what it keeps between polls, as JSON, so a new
+kind of source needs no migration. Existing feeds are RSS/Atom.
+
+Operational notices (feed down, feed recovered) were sent over the network from inside
+the database thread as a poll's outcome was kept; now they are rows written in the same
+transaction and sent by the delivery pass, retried like alerts.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "feeds", sa.Column("kind", sa.String(length=20), nullable=False, server_default="rss")
+    )
+    op.add_column("feeds", sa.Column("options", sa.JSON(), nullable=True))
+    op.add_column("feeds", sa.Column("state", sa.JSON(), nullable=True))
+    op.create_table(
+        "notices",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("channel", sa.String(length=100), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=100), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_notices_status_due", "notices", ["status", "next_attempt_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_notices_status_due", table_name="notices")
+    op.drop_table("notices")
+    # Plain DROP COLUMN (SQLite 3.35 and later): a batch copy of the feeds table is refused
+    # while the caller's connection still reads it.
+    for column in ("state", "options", "kind"):
+        op.drop_column("feeds", column)

@@ -1,0 +1,88 @@
+"""Turning alerts, digests and notices into messages on a channel's URLs, each URL through
+the transport its scheme names (``channels``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from monitor.entities import Alert
+from monitor.errors import DeliveryError
+from monitor.notify.channels import Channels, Echo, transport_for, transports
+from monitor.notify.render import DigestGroup, Message, one_line, render, render_digest
+from monitor.notify.settings import MonitorFile
+
+ADMIN_CHANNEL = "admin"
+log = logging.getLogger(__name__)
+
+
+class Sender:
+    def __init__(
+        self,
+        channels: Channels,
+        echo: Echo,
+        settings: MonitorFile | None = None,
+        base_url: str | None = None,
+        templates: str | None = None,
+    ) -> None:
+        self.channels = channels
+        self.settings = settings or MonitorFile()
+        self.base_url = base_url
+        self.templates = templates
+        self._transports = transports(echo)
+
+    def _targets(self, channel: str) -> tuple[str, ...]:
+        targets = self.channels.targets(channel)
+        if targets is None:
+            raise DeliveryError(channel, f"not configured (set MONITOR_CHANNEL_{channel.upper()})")
+        return targets
+
+    def send(self, alert: Alert, followup: bool = False) -> None:
+        self._send(
+            alert.channel,
+            lambda target: render(
+                alert, target, base_url=self.base_url, followup=followup, templates=self.templates
+            ),
+        )
+
+    def send_digest(self, channel: str, groups: list[DigestGroup]) -> None:
+        self._send(
+            channel,
+            lambda target: render_digest(channel, groups, target, templates=self.templates),
+        )
+
+    def _send(self, channel: str, make: Callable[[str], Message]) -> None:
+        for url in self._targets(channel):
+            transport = transport_for(self._transports, url)
+            transport.send(channel, url, make(transport.target(url)))
+
+    def test(self, channel: str) -> str:
+        """Send a test message to every URL of ``channel``; what the channel answered."""
+        answers = []
+        for url in self._targets(channel):
+            transport = transport_for(self._transports, url)
+            message = Message(
+                title=f"monitor: test message for channel {channel}",
+                body="If you can read this, alerts can reach this channel.",
+                target=transport.target(url),
+            )
+            transport.send(channel, url, message)
+            scheme = url.split(":", 1)[0]
+            answers.append(f"{scheme}: printed" if scheme == url else f"{scheme}: accepted")
+        return "; ".join(answers)
+
+    def notice(self, title: str, body: str, channel: str = ADMIN_CHANNEL) -> None:
+        """An operational message (feed down, rate limited); raises ``DeliveryError`` when
+        the channel refuses it or is not configured."""
+        if channel not in self.channels.urls and not self.channels.stdout_only:
+            raise DeliveryError(channel, f"not configured (set MONITOR_CHANNEL_{channel.upper()})")
+        self._send(channel, lambda _target: Message(one_line(title), body, "txt"))
+
+    def notice_quietly(self, title: str, body: str, channel: str = ADMIN_CHANNEL) -> bool:
+        """``notice``, best effort: a refusal is logged, never raised."""
+        try:
+            self.notice(title, body, channel)
+        except DeliveryError as exc:
+            log.warning("notice %r not delivered: %s", title, exc)
+            return False
+        return True

@@ -1,0 +1,206 @@
+"""One poll of one feed, in the order of the system: source -> new entries -> per-article
+stages -> store -> feed state. ``poll_feed`` owns that order and what a failure means:
+
+- the source cannot be fetched or read: the poll fails, the error is kept on the feed row,
+  the feed backs off, other feeds go on; 410 Gone disables the feed;
+- an article's page fails: the stages record why and the feed's text is used (``stages``);
+- the store refuses a poll's articles: the poll fails and its validators are not saved, so
+  the next poll sees the same items again (the unique keys skip what was stored).
+Alerts are side effects of stored hits only, sent afterwards from the outbox (notify).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor import metrics
+from monitor.entities import FeedEntry, FeedRef
+from monitor.errors import StageError
+from monitor.feeds import schedule
+from monitor.pipeline.context import Services, gather_limited
+from monitor.pipeline.stages import STAGES, Draft, Stage, draft
+from monitor.sources import SourcePoll
+from monitor.store import repository as repo
+
+log = logging.getLogger(__name__)
+PAGE_CONCURRENCY = 4  # articles of one poll in the loop stages at once
+
+
+@dataclass(frozen=True)
+class PollReport:
+    feed: str
+    status: int | None = None
+    items: int = 0
+    new: int = 0
+    hits: int = 0
+    skipped: int = 0
+    error: str | None = None
+    note: str | None = None  # not modified, unchanged, read despite..., disabled
+    seconds: float = 0.0
+
+
+async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
+    """The walk of one poll, stage by stage."""
+    started = time.monotonic()
+    try:
+        polled = await svc.sources[feed.kind].poll(feed, svc.net)
+        fresh = await svc.in_db(new_entries, svc.sessions, feed, polled) if polled.changed else []
+        drafts = await run_stages(svc, STAGES, [draft(feed, entry) for entry in fresh])
+        new, hits = await store(svc, drafts)
+        await record(svc, feed, outcome(svc, feed, polled))
+        report = PollReport(
+            feed.name,
+            status=polled.status,
+            items=len(polled.entries),
+            new=new,
+            hits=hits,
+            skipped=polled.skipped,
+            note=f"read despite: {polled.problem}" if polled.problem else polled.note,
+        )
+    except StageError as exc:
+        report = await failed(svc, feed, exc)
+    report = replace(report, seconds=round(time.monotonic() - started, 3))
+    _log_poll(report)
+    _count(report)
+    return report
+
+
+def new_entries(
+    sessions: sessionmaker[Session], feed: FeedRef, polled: SourcePoll
+) -> list[FeedEntry]:
+    """The entries not stored yet (by guid for this feed, or by URL)."""
+    with sessions() as session:
+        unknown = repo.unknown_entries(
+            session, feed.id, ((e.guid, e.link or e.guid) for e in polled.entries)
+        )
+    return [e for e in polled.entries if e.guid in unknown]
+
+
+async def run_stages(svc: Services, stages: Sequence[Stage], drafts: list[Draft]) -> list[Draft]:
+    """Each run of consecutive stages that share a place: loop stages article by article
+    (``PAGE_CONCURRENCY`` at once), cpu stages for all the articles in one hand-off."""
+    for where, run in itertools.groupby(stages, key=lambda stage: stage.where):
+        group = tuple(run)
+        if not drafts:
+            break
+        if where == "cpu":
+            drafts = await svc.in_cpu(_each, svc, group, drafts)
+        else:
+            jobs = [functools.partial(_through, svc, group, d) for d in drafts]
+            drafts = list(await gather_limited(PAGE_CONCURRENCY, jobs))
+    return drafts
+
+
+async def _through(svc: Services, stages: Sequence[Stage], d: Draft) -> Draft:
+    for stage in stages:
+        done = stage.run(svc, d)
+        d = await done if inspect.isawaitable(done) else done
+    return d
+
+
+def _each(svc: Services, stages: Sequence[Stage], drafts: list[Draft]) -> list[Draft]:
+    out = []
+    for d in drafts:
+        for stage in stages:
+            d = stage.run(svc, d)  # type: ignore[assignment]
+        out.append(d)
+    return out
+
+
+async def store(svc: Services, drafts: Sequence[Draft]) -> tuple[int, int]:
+    """(new, hits) of a poll's articles, stored with other polls' (``storing``); a database
+    error of this poll's fails it."""
+    items = [(d.article, list(d.hits)) for d in drafts if d.article is not None]
+    if not items:
+        return 0, 0
+    stored = await svc.stores.submit(items)
+    if isinstance(stored, Exception):
+        raise stored
+    return stored
+
+
+def outcome(svc: Services, feed: FeedRef, polled: SourcePoll) -> repo.PollOutcome:
+    published = [e.published for e in polled.entries if e.published]
+    ceiling = svc.config.fetch.backoff_max
+    return repo.PollOutcome(
+        status=polled.status,
+        next_in=schedule.after_success(feed, published, polled.max_age, ceiling),
+        etag=polled.etag,
+        last_modified=polled.last_modified,
+        items=len(polled.entries),
+        content_hash=polled.content_hash,
+        warning=polled.problem,
+        moved_to=polled.moved_to,
+        poll_interval=schedule.adaptive_interval(feed, published) if polled.changed else None,
+        state=polled.state or None,
+    )
+
+
+async def failed(svc: Services, feed: FeedRef, exc: StageError) -> PollReport:
+    status = getattr(exc, "status", None)
+    if status == 410:
+        log.error("feed %s is gone (HTTP 410): disabled until its URL changes", feed.name)
+        await record(svc, feed, repo.PollOutcome(410, None, error=str(exc), gone=True))
+        return PollReport(feed.name, status=410, error=str(exc), note="disabled")
+    next_in = schedule.after_failure(
+        feed, feed.error_count + 1, getattr(exc, "retry_after", None), svc.config.fetch.backoff_max
+    )
+    await record(svc, feed, repo.PollOutcome(status=status, next_in=next_in, error=str(exc)))
+    return PollReport(feed.name, status=status, error=str(exc))
+
+
+async def record(svc: Services, feed: FeedRef, outcome: repo.PollOutcome) -> None:
+    """Keep the outcome on the feed row, with those of polls finishing meanwhile."""
+    error = await svc.outcomes.submit((feed, replace(outcome, started=feed.claimed_at)))
+    if error is not None:
+        raise error
+
+
+async def poll_safely(svc: Services, feed: FeedRef) -> PollReport:
+    """poll_feed, but nothing a feed does can escape into the caller (and stop other feeds)."""
+    try:
+        return await poll_feed(svc, feed)
+    except Exception as exc:
+        log.exception("poll %s crashed", feed.name)
+        return PollReport(feed.name, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _count(report: PollReport) -> None:
+    quiet = {"not modified": "not_modified", "unchanged": "unchanged"}
+    outcome = "error" if report.error else quiet.get(report.note or "", "ok")
+    metrics.POLLS.labels(outcome=outcome).inc()
+    metrics.ITEMS.inc(report.items)
+    metrics.NEW_ARTICLES.inc(report.new)
+
+
+def _log_poll(report: PollReport) -> None:
+    fields = {
+        "feed": report.feed,
+        "status": report.status,
+        "items": report.items,
+        "new": report.new,
+        "hits": report.hits,
+        "skipped": report.skipped,
+        "duration": report.seconds,
+        "error": report.error,
+        "note": report.note,
+    }
+    if report.error:
+        failed = (report.feed, report.seconds, report.error)
+        log.warning("poll %s failed after %.2fs: %s", *failed, extra={"poll": fields})
+        return
+    note = f" ({report.note})" if report.note else ""
+    log.info(
+        "poll %s: status=%s items=%d new=%d hits=%d skipped=%d %.2fs%s",
+        *(report.feed, report.status, report.items, report.new, report.hits, report.skipped),
+        *(report.seconds, note),
+        extra={"poll": fields},
+    )
