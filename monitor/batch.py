@@ -1,12 +1,13 @@
 """Group commit: calls that arrive while earlier ones are being handled go together.
 
 Every poll ends with a write to its feed row, and a warm cycle ends a thousand polls within
-seconds; a transaction each cost more in round trips and commits than the writes themselves
-(on PostgreSQL, a fifth of the cycle). The first call is handled at once (no timer, so no
+seconds; a transaction each would cost more in round trips and commits than the writes
+themselves. The first call is handled at once (no timer, so no
 added wait when polls are few); calls that arrive meanwhile form the next batch. With
 ``concurrency`` above one, that many batches are handled at once, and calls wait to be
 grouped only when every one of them is busy (the service's stores take one: fewer, larger
-groups cost PostgreSQL less than one group per database thread, see ``pipeline.Services``).
+groups cost PostgreSQL less than one group per database thread, see
+``pipeline.context.Services``).
 """
 
 from __future__ import annotations

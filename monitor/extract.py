@@ -25,7 +25,7 @@ def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | N
     """The article's title and main text, or None when trafilatura finds no text.
 
     The page is parsed once; the title is read from that tree and the text extracted without
-    trafilatura's metadata pass, whose date search (htmldate) costs four times the
+    trafilatura's metadata pass, whose date search (htmldate) costs more than the
     extraction itself and gives nothing the pipeline uses (feeds carry the dates)."""
     try:
         tree = load_html(html)

@@ -13,9 +13,8 @@ stores their backlog alone on one core while the other idles.
 
 Each worker is handed its next page while it extracts the current one (``PREFETCH``): the
 thread feeding it needs the service's GIL to take a result and send the next page, and the
-GIL can be held by the event loop or the database thread for a switch interval (5 ms, most
-of a page's extraction time). Handed one page at a time, the workers waited for it several
-times per page and the cores idled about 6% of a cold cycle.
+GIL can be held by the event loop or the database thread for a switch interval, which is
+much of a page's extraction time; a worker handed one page at a time would wait for it.
 """
 
 from __future__ import annotations

@@ -87,6 +87,54 @@ def _child_of_mapping(node: yaml.MappingNode, part: str | int, want_key: bool) -
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+MAX_DEPTH = 64  # levels of nesting a configuration file may have
+MAX_NODES = 100_000  # values in a file once its aliases are expanded
+
+
+def _check_shape(path: Path, root: yaml.Node) -> None:
+    """Refuse a file nested deeper than ``MAX_DEPTH`` or that grows past ``MAX_NODES``
+    values through its aliases (a kilobyte of ``&a [*b, *b, ...]`` is billions), before
+    anything walks it as a tree. Aliases are the same node objects, so each is sized once."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        kids = _children(node)
+        if done:
+            visiting.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(k)] for k in kids)
+            depth[id(node)] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if size[id(node)] > MAX_NODES or depth[id(node)] > MAX_DEPTH:
+                what = "nested too deeply" if depth[id(node)] > MAX_DEPTH else "too large"
+                line, column = _mark(node)
+                raise ConfigError(
+                    Problem(
+                        path,
+                        line,
+                        column,
+                        f"{what} (at most {MAX_DEPTH} levels and "
+                        f"{MAX_NODES} values, aliases expanded)",
+                    )
+                )
+        elif id(node) not in size:
+            if id(node) in visiting:
+                line, column = _mark(node)
+                raise ConfigError(Problem(path, line, column, "an alias refers to itself"))
+            visiting.add(id(node))
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def read_yaml(path: Path) -> YamlSource:
     """Parse ``path`` with the safe loader; syntax errors become a located ConfigError."""
     try:
@@ -98,7 +146,11 @@ def read_yaml(path: Path) -> YamlSource:
     loader = _LOADER(text)
     try:
         root = loader.get_single_node()  # the nodes keep lines and columns, for errors
+        if root is not None:
+            _check_shape(path, root)
         data = loader.construct_document(root) if root is not None else None
+    except RecursionError:
+        raise ConfigError(Problem(path, 1, 1, "nested too deeply")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)

@@ -110,3 +110,47 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     missing = [s.env for s in SETTINGS if f"`{s.env}`" not in readme]
     assert not missing, f"README lacks settings {missing}; paste the output of `monitor settings`"
+
+
+def test_every_setting_is_written_once_and_config_takes_its_defaults_from_it() -> None:
+    """Config's defaults are the table's, and each variable fills the field it names."""
+    import os
+
+    from monitor.config.settings import SETTINGS as TABLE
+
+    empty = Config.from_env({})
+    for setting in TABLE:
+        if setting.to is None or setting.to.startswith("web."):  # web: derived, below
+            continue
+        section, _, name = setting.to.rpartition(".")
+        value = getattr(getattr(empty, section) if section else empty, name)
+        expected = os.cpu_count() if setting.env == "MONITOR_EXTRACT_WORKERS" else setting.default
+        assert value == expected, setting.env
+    changed = Config.from_env({"MONITOR_CONCURRENCY": "7", "MONITOR_LEASE": "2m"})
+    assert (changed.fetch.concurrency, changed.lease) == (7, 120.0)
+    web = Config.from_env({"MONITOR_BASE_URL": "https://m.example/desk/", "MONITOR_WEB_TOKEN": "t"})
+    assert (web.web.base_url, web.web.token, empty.web.token, empty.web.open) == (
+        "https://m.example/desk",
+        "t",
+        None,
+        True,
+    )
+    assert web.web.secret != empty.web.secret  # a credential changes the signing key
+
+
+@pytest.mark.parametrize(
+    "entry, fragment",
+    [
+        ("url: 'https://e.org:99999/rss'\n  name: A", "is not a valid URL"),
+        ("url: 'https://[::1/rss'\n  name: A", "is not a valid URL"),
+        ("url: https://e.org/rss\n  name: A\n  interval: .inf", "interval"),
+        ("url: https://e.org/rss\n  name: A\n  interval: 30d", "between 30 seconds and 7 days"),
+        (f"url: https://e.org/rss\n  name: {'n' * 300}", "at most 200 characters"),
+    ],
+)
+def test_feeds_yaml_bounds_are_located_errors(tmp_path: Path, entry: str, fragment: str) -> None:
+    path = write(tmp_path, f"- {entry}\n")
+    with pytest.raises(ConfigError) as err:
+        load_feeds(path)
+    [problem] = [str(p) for p in err.value.problems]
+    assert problem.startswith(f"{path}:") and fragment in problem, problem

@@ -166,3 +166,57 @@ def test_alerts_link_to_the_article_page_when_a_base_url_is_set(engine) -> None:
         assert asyncio.run(deliver_due(sessions, linked)).sent == 1
         [posted] = hook.posted_json()
     assert f"Details: https://monitor.example/desk/articles/{article_id}" in posted["message"]
+
+
+def test_delivery_does_its_database_work_on_the_executor_it_is_given(engine) -> None:  # type: ignore[no-untyped-def]
+    """Claims, routing and results run on the database thread, not on the event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import current_thread
+
+    from sqlalchemy import event
+
+    threads: set[str] = set()
+    event.listen(engine, "checkout", lambda *_: threads.add(current_thread().name))
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
+        art = Article(
+            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
+        )
+        repo.store_article(s, art, [Hit("r", "R", Severity.high, 1.0, (), ("desk",))])
+        repo.queue_notice(s, "admin", "Feed down: A", "A has been failing")
+    threads.clear()
+    db = ThreadPoolExecutor(1, "dbwork")
+    with http_server() as hook:
+        channels = Channels({k: (f"json://127.0.0.1:{hook.port}/{k}",) for k in ("desk", "admin")})
+        report = asyncio.run(deliver_due(sessions, Sender(channels, print), db=db))
+    db.shutdown()
+    assert (report.sent, report.notices) == (1, 1)
+    assert threads == {"dbwork_0"}
+
+
+def test_a_transport_is_chosen_by_the_url_scheme() -> None:
+    """A channel type apprise lacks: a class with target and send, mapped to its scheme."""
+    from monitor.notify.channels import StdoutTransport, transport_for, transports
+    from monitor.notify.render import Message, Target
+
+    class Pager:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str, Message]] = []
+
+        def target(self, url: str) -> Target:
+            return "txt"
+
+        def send(self, channel: str, url: str, message: Message) -> None:
+            self.sent.append((channel, url, message))
+
+    pager = Pager()
+    table = {**transports(print), "pager": pager}
+    assert isinstance(transport_for(table, "stdout"), StdoutTransport)
+    assert transport_for(table, "PAGER://desk") is pager
+    assert type(transport_for(table, "json://x/")).__name__ == "AppriseTransport"
+    sender = Sender(Channels({"desk": ("pager://desk-7",)}), print, carriers=table)
+    sender.send(alert())
+    [(channel, url, message)] = pager.sent
+    assert (channel, url) == ("desk", "pager://desk-7")
+    assert message.title == "[high] Troop movements: Belarus moves brigades"

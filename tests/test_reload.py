@@ -48,3 +48,13 @@ def test_edits_apply_and_broken_edits_keep_the_last_good_version(
     (tmp_path / "b.yaml").unlink()
     matcher = watcher.poll()
     assert matcher is not None and fires(matcher, "drones") == set()
+
+
+def test_a_file_that_cannot_be_read_never_stops_the_others_from_reloading(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", "name: A\nseverity: low\nmatch: {any: [tanks]}\n")
+    watcher = RuleWatcher(tmp_path, load_rules(tmp_path))
+    write(tmp_path / "a.yaml", "name: A\nseverity: low\nquery: '" + "(" * 400 + "tanks'\n")
+    write(tmp_path / "b.yaml", "name: B\nseverity: low\nmatch: {any: [drones]}\n")
+    matcher = watcher.poll()
+    assert matcher is not None
+    assert fires(matcher, "tanks and drones") == {"a", "b"}  # a's last good version, b new

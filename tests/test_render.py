@@ -34,3 +34,15 @@ def test_alert_names_rule_headline_source_link_time_and_evidence() -> None:
 def test_one_line_removes_header_injection_and_invisible_controls() -> None:
     assert one_line("a\r\nBcc: x@y\u202eevil\x00") == "a Bcc: x@yevil"
     assert len(one_line("x" * 1000)) == 300
+
+
+def test_digests_never_make_a_link_of_a_non_http_url() -> None:
+    from monitor.notify.render import DigestGroup, DigestStory, render_digest
+
+    story = DigestStory("Click", "Evil", "javascript:alert(document.cookie)", "today", ())
+    fine = DigestStory("Troops", "Wire", "https://wire.example/a", "today", ())
+    groups = [DigestGroup("high", "Troop movements", (story, fine))]
+    for target in ("html", "md", "txt"):
+        body = render_digest("desk", groups, target).body  # type: ignore[arg-type]
+        assert "javascript:" not in body, target
+        assert "https://wire.example/a" in body, target

@@ -106,3 +106,26 @@ def test_shipped_rules_load_cleanly() -> None:
 def test_a_number_where_a_term_belongs_is_reported(tmp_path: Path) -> None:
     found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any: [5]\n")
     assert found and all(":4:9: match.any.0: Input should be a valid" in f for f in found)
+
+
+def test_deep_nesting_and_alias_bombs_are_located_errors(tmp_path: Path) -> None:
+    deep_query = "name: Deep\nseverity: low\nquery: '" + "(" * 500 + "troops" + ")" * 500 + "'\n"
+    [problem] = problems_of(tmp_path, deep_query)
+    assert problem.startswith(f"{tmp_path / 'r.yaml'}:3:") and "nested more than 32 deep" in problem
+    nested = "any: [troops]"
+    for _ in range(200):
+        nested = f"any: [{{{nested}}}]"
+    [problem] = problems_of(tmp_path, f"name: Deep\nseverity: low\nmatch: {{{nested}}}\n")
+    assert "nested too deeply" in problem
+    bomb = ["a0: &a0 [troops, troops, troops, troops, troops, troops, troops, troops, troops]"]
+    for n in range(1, 10):
+        bomb.append(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]")
+    text = "\n".join(bomb) + "\nname: Bomb\nseverity: low\nmatch: {any: *a9}\n"
+    [problem] = problems_of(tmp_path, text)
+    assert "too large" in problem and "aliases expanded" in problem
+
+
+def test_a_long_query_of_many_terms_is_read(tmp_path: Path) -> None:
+    terms = " OR ".join(f"term{n}" for n in range(20_000))
+    path = rule(tmp_path, "many.yaml", f"name: Many\nseverity: low\nquery: '{terms}'\n")
+    assert len(list(load_rule(path).match.iter_terms())) == 20_000

@@ -9,6 +9,9 @@ Operational notices (feed down, feed recovered) were sent over the network from 
 the database thread as a poll's outcome was kept; now they are rows written in the same
 transaction and sent by the delivery pass, retried like alerts.
 
+A dashboard session signed out is kept until its cookie would have expired, so signing out
+ends it on every replica.
+
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03
@@ -48,9 +51,17 @@ def upgrade() -> None:
         sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_notices_status_due", "notices", ["status", "next_attempt_at"])
+    op.create_table(
+        "signed_out_sessions",
+        sa.Column("sid", sa.String(length=64), primary_key=True),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_signed_out_sessions_until", "signed_out_sessions", ["until"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_signed_out_sessions_until", table_name="signed_out_sessions")
+    op.drop_table("signed_out_sessions")
     op.drop_index("ix_notices_status_due", table_name="notices")
     op.drop_table("notices")
     # Plain DROP COLUMN (SQLite 3.35 and later): a batch copy of the feeds table is refused

@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -23,6 +24,8 @@ from monitor.yamlsrc import YamlSource, read_yaml, validation_problems
 
 DEFAULT_FEED_INTERVAL = 300.0
 MIN_FEED_INTERVAL = 30.0
+MAX_FEED_INTERVAL = 7 * 86400.0  # a feed polled less than weekly is not being watched
+MAX_NAME = 200  # the feeds table's name column
 DEFAULT_MIN_INTERVAL = 120.0
 DEFAULT_MAX_INTERVAL = 3600.0
 DEFAULT_KIND = "rss"
@@ -34,7 +37,7 @@ class FeedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str = Field(description="Address of the source (http or https).")
-    name: str = Field(min_length=1, description="Unique name shown in alerts.")
+    name: str = Field(min_length=1, max_length=MAX_NAME, description="Unique name in alerts.")
     kind: str = Field(default=DEFAULT_KIND, description="What the URL is: rss (RSS, Atom).")
     options: dict[str, Any] = Field(
         default_factory=dict, description="Settings of the source's kind, if it has any."
@@ -55,13 +58,20 @@ class FeedConfig(BaseModel):
     def _http_only(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
             raise ValueError(f"{value!r} is not an http(s) URL")
+        try:
+            urlsplit(value).port  # noqa: B018  (a port out of range, a broken IPv6 literal)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid URL: {exc}") from None
         return value
 
     @field_validator("interval", "min_interval", "max_interval")
     @classmethod
     def _not_too_often(cls, value: float | None) -> float | None:
-        if value is not None and value < MIN_FEED_INTERVAL:
-            raise ValueError(f"must be at least {MIN_FEED_INTERVAL:g} seconds")
+        if value is not None and not MIN_FEED_INTERVAL <= value <= MAX_FEED_INTERVAL:
+            raise ValueError(
+                f"must be between {MIN_FEED_INTERVAL:g} seconds and "
+                f"{MAX_FEED_INTERVAL / 86400:g} days"
+            )
         return value
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config.durations import parse_duration
-from monitor.config.web import WebSettings
+from monitor.config.web import WebSettings, parse_base_url, parse_users
 from monitor.errors import ConfigError
 
 CHANNEL_PREFIX = "MONITOR_CHANNEL_"
@@ -275,24 +275,31 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Public URL of the dashboard (`https://monitor.example.org`); alerts link to the "
         "article page there.",
+        parse_base_url,
+        "web.base_url",
     ),
     Setting(
         "MONITOR_WEB_TOKEN",
         None,
         "Token accepted as `Authorization: Bearer <token>` and on the sign-in page. With "
         "neither it nor MONITOR_WEB_USERS set, the web server binds to 127.0.0.1 only.",
+        to="web.token",
     ),
     Setting(
         "MONITOR_WEB_USERS",
         None,
         "Comma-separated `name:hash` sign-ins; make a hash with `monitor web hash-password`.",
+        parse_users,
+        "web.users",
     ),
     Setting(
         "MONITOR_WEB_SECRET",
         None,
         "Key that signs session cookies and CSRF tokens; set the same on every replica "
-        "behind one address.",
-        shown="derived from the credentials",
+        "behind one address. Without it: derived from the credentials, or made at start "
+        "when there is none.",
+        to="web.secret",
+        shown="derived",
     ),
     Setting(
         "MONITOR_LOG_LEVEL",
@@ -359,7 +366,7 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
-        sections: dict[str, dict[str, Any]] = {"": {}, "fetch": {}, "extract": {}}
+        sections: dict[str, dict[str, Any]] = {"": {}, "fetch": {}, "extract": {}, "web": {}}
         for setting in SETTINGS:
             raw = env.get(setting.env, "").strip()
             if setting.to is None or not raw:
@@ -372,7 +379,7 @@ class Config:
             channels=channels_from_env(env),
             fetch=FetchSettings(**sections["fetch"]),
             extract=ExtractSettings(**sections["extract"]),
-            web=WebSettings.from_env(env),
+            web=WebSettings.derive(**sections["web"]),
         )
 
 

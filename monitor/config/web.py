@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -29,22 +30,35 @@ class WebSettings:
         return not self.token and not self.users
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WebSettings:
-        token = env.get("MONITOR_WEB_TOKEN", "").strip() or None
-        users = parse_users(env.get("MONITOR_WEB_USERS", ""))
-        secret = env.get("MONITOR_WEB_SECRET", "").strip()
-        # Derived from the credentials by default, so replicas and restarts agree on it
-        # and changing a credential signs everyone out.
+    def derive(
+        cls,
+        base_url: str | None = None,
+        token: str | None = None,
+        users: Mapping[str, str] | None = None,
+        secret: str | None = None,
+    ) -> WebSettings:
+        """The settings, with the signing key derived from ``secret`` or, without one, from
+        the credentials, so replicas and restarts agree on it and changing a credential
+        signs everyone out."""
+        users = dict(users or {})
+        if not (secret or token or users):
+            # The open dashboard (no credential): a key of this process's own, so no page
+            # anywhere can know its CSRF tokens.
+            return cls(base_url=base_url, token=None, users={}, secret=os.urandom(32))
         key = secret or f"{token}|{sorted(users.items())}"
         return cls(
-            base_url=env.get("MONITOR_BASE_URL", "").strip().rstrip("/") or None,
+            base_url=base_url,
             token=token,
             users=users,
             secret=hashlib.sha256(b"monitor-web|" + key.encode()).digest(),
         )
 
 
-def parse_users(value: str) -> dict[str, str]:
+def parse_base_url(_: str, value: str) -> str:
+    return value.rstrip("/")
+
+
+def parse_users(_: str, value: str) -> dict[str, str]:
     users = {}
     for entry in (e.strip() for e in value.split(",") if e.strip()):
         name, sep, hashed = entry.partition(":")
@@ -62,6 +76,14 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
     encoded = [base64.b64encode(x).decode() for x in (salt, digest)]
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encoded[0]}${encoded[1]}"
+
+
+@functools.cache
+def unknown_user_hash() -> str:
+    """Checked against when a user name is unknown, so a wrong name takes as long as a
+    wrong password and the answer's timing does not tell which names exist."""
+    return hash_password("not a password anyone has", b"0123456789abcdef")
+
 
 
 def verify_password(password: str, hashed: str) -> bool:

@@ -8,6 +8,7 @@ import asyncio
 import email.utils
 import re
 import ssl
+import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from urllib.parse import urljoin
 import httpx
 
 from monitor.errors import FetchError
+from monitor.feeds.decode import Decoder, EncodingRefused
 from monitor.feeds.hosts import HostLimiter
 from monitor.feeds.netguard import GuardedBackend
 from monitor.feeds.pool import LinearPool
@@ -152,12 +154,31 @@ def _slot(limiter: HostLimiter | None, url: str):  # type: ignore[no-untyped-def
 
 
 async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():  # decoded: the cap counts decompressed bytes
-        size += len(chunk)
-        if size > max_bytes:
-            raise FetchError(url, f"body larger than {max_bytes} bytes", response.status_code)
-        chunks.append(chunk)
+    """The decoded body, refused as soon as it passes ``max_bytes``: decoded here in bounded
+    steps (``decode``), giving the loop a turn between compressed network chunks."""
+    try:
+        decoder = Decoder(response.headers.get("content-encoding", ""))
+    except EncodingRefused as exc:
+        raise FetchError(url, str(exc), response.status_code) from None
+    chunks: list[bytes] = []
+    size = 0
+
+    def take(pieces: Iterable[bytes]) -> None:
+        nonlocal size
+        for piece in pieces:
+            size += len(piece)
+            if size > max_bytes:
+                raise FetchError(url, f"body larger than {max_bytes} bytes", response.status_code)
+            chunks.append(piece)
+
+    try:
+        async for raw in response.aiter_raw():
+            take(decoder.feed(raw))
+            if decoder.layers:  # a compressed chunk may decode to many steps
+                await asyncio.sleep(0)
+        take(decoder.flush())
+    except zlib.error as exc:
+        raise FetchError(url, f"body cannot be decoded: {exc}", response.status_code) from None
     return b"".join(chunks)
 
 
@@ -183,10 +204,19 @@ def max_age(cache_control: str | None) -> float | None:
 
 
 def make_client(
-    user_agent: str, concurrency: int, guarded: bool = False, allowed: Iterable[str] = ()
+    user_agent: str,
+    concurrency: int,
+    guarded: bool = False,
+    allowed: Iterable[str] = (),
+    *,
+    guard_connect: bool | None = None,
 ) -> httpx.AsyncClient:
-    """A client for feeds (``guarded=False``: operator's URLs) or for article pages
-    (``guarded=True``: connects only to public addresses or ``allowed`` host[:port]s)."""
+    """A client for feeds (``guarded=False``) or for article pages (``guarded=True``).
+    Either connects only to public addresses or ``allowed`` host[:port]s when
+    ``guard_connect`` (default: ``guarded``): the service's feed client allows the
+    configured feeds' own hosts, so a feed's redirect cannot reach an internal one."""
+    if guard_connect is None:
+        guard_connect = guarded
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     # httpx has no public hook for the pool; the transport's own is replaced by one with a
@@ -198,7 +228,7 @@ def make_client(
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
-        network_backend=GuardedBackend(allowed) if guarded else QuickBackend(),
+        network_backend=GuardedBackend(allowed) if guard_connect else QuickBackend(),
     )
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from monitor.errors import BlockedDestination
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def host_port(url: str) -> str:
@@ -25,11 +26,35 @@ def host_port(url: str) -> str:
     return f"{(parts.hostname or '').lower()}:{port}"
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 in the last 32 bits
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # local-use translation: never public
+_SIIT = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (SIIT), ::ffff:0:a.b.c.d
+_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated IPv4-compatible, ::a.b.c.d
+
+
+def reached(ip: IPAddress) -> list[IPAddress]:
+    """The addresses a connection to ``ip`` really reaches: itself, and the IPv4 address an
+    IPv6 translation form carries (mapped, NAT64, SIIT, IPv4-compatible, 6to4, Teredo)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return [ip]
+    found: list[IPAddress] = [ip]
+    embedded = int(ip) & 0xFFFFFFFF
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in _NAT64 or ip in _SIIT or (ip in _COMPATIBLE and embedded > 1):
+        found.append(ipaddress.IPv4Address(embedded))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address) and (ip.is_site_local or ip in _LOCAL_NAT64):
+        return False
+    return all(a.is_global and not a.is_multicast for a in reached(ip))
 
 
 class LinkGuard:

@@ -1,10 +1,10 @@
 """httpcore's connection pool with a cheaper, less wasteful bookkeeping pass.
 
 httpcore 1.0.9 runs ``_assign_requests_to_connections`` whenever a request starts or ends.
-Four things in it cost a cold cycle of 1,000 feeds most of its fetching CPU:
+Four things in it make it most of what fetching costs the event loop with a large pool:
 
 - It is quadratic: for every idle connection it counts the whole pool again, and for every
-  queued request it scans every connection (a fifth to a third of the service's CPU). Here,
+  queued request it scans every connection. Here,
   as in the known fix upstream (encode/httpcore#1035, not released): one pass to drop
   closed and expired connections, one snapshot of the available ones.
 - It polls the socket of every idle connection, to see whether the server hung up, on every

@@ -47,6 +47,7 @@ MAX_ATTEMPTS = 8
 DELIVERY_LEASE: float = default("lease")  # a claimed batch must be sent within this
 FIRST_RETRY = timedelta(minutes=3)  # 3, 6, 12 ... 192 min: about 6 hours in all
 JITTER = 0.2
+SEND_DEADLINE = 60.0  # seconds one message may take to be accepted before it counts as failed
 log = logging.getLogger(__name__)
 
 
@@ -162,15 +163,23 @@ async def _handle_batch(
     if unknown:
         sent |= await in_db(db, _sent_counts, sessions, unknown, now - timedelta(hours=1))
     routes: list[tuple[Alert, Decision]] = []
+    by_channel: dict[str, list[Alert]] = {}
     for alert in alerts:
-        settings = sender.settings.channel(alert.channel)
-        decision = decide(alert, settings, now, sent[alert.channel])
-        if decision.action in {"send", "followup"}:
-            followup = decision.action == "followup"
-            if await _send_one(sessions, sender, alert, followup, now, report, db):
-                sent[alert.channel] += 1
-            continue
-        routes.append((alert, decision))
+        by_channel.setdefault(alert.channel, []).append(alert)
+
+    async def channel_in_order(batch: list[Alert]) -> None:
+        for alert in batch:
+            settings = sender.settings.channel(alert.channel)
+            decision = decide(alert, settings, now, sent[alert.channel])
+            if decision.action in {"send", "followup"}:
+                followup = decision.action == "followup"
+                if await _send_one(sessions, sender, alert, followup, now, report, db):
+                    sent[alert.channel] += 1
+            else:
+                routes.append((alert, decision))
+
+    # Channels side by side, each one's alerts in order: a slow channel holds up only itself.
+    await asyncio.gather(*(channel_in_order(batch) for batch in by_channel.values()))
     if routes:
         limited = await in_db(db, _route, sessions, routes, now)
         _count_routes(routes, report)
@@ -194,9 +203,14 @@ async def _send_one(
     db: Executor | None,
 ) -> bool:
     try:
-        await asyncio.to_thread(sender.send, alert, followup)
+        async with asyncio.timeout(SEND_DEADLINE):
+            await asyncio.to_thread(sender.send, alert, followup)
     except DeliveryError as exc:
         await in_db(db, _record_failure, sessions, alert, str(exc), now, report)
+        return False
+    except TimeoutError:
+        error = f"channel {alert.channel!r}: no answer within {SEND_DEADLINE:g}s"
+        await in_db(db, _record_failure, sessions, alert, error, now, report)
         return False
     await in_db(db, _mark_sent, sessions, alert.delivery_id)
     log.info(

@@ -15,17 +15,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from monitor.entities import Alert, Evidence
+from monitor.feeds.urls import is_web_link
 
 MAX_HEADLINE = 300
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,6 +50,48 @@ def one_line(text: str, limit: int = MAX_HEADLINE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Mentions in the chats we document: @everyone, @here, @channel, @room, @name (Discord,
+# Telegram, Matrix, Teams, ntfy, Mattermost...) and <@id>, <@&role>, <#channel>, <!here>
+# (Discord). A zero-width space after the @ or the < leaves the text as it reads and makes
+# it no mention; links are left whole. Slack is served escaped Markdown instead (md).
+_MENTION = re.compile(r"@(?=\w)|<(?=[@#!])")
+_LINK = re.compile(r"(https?://\S+)")
+CHAT_SCHEMES = frozenset(
+    {
+        "discord",
+        "tgram",
+        "matrix",
+        "matrixs",
+        "msteams",
+        "ntfy",
+        "ntfys",
+        "mmost",
+        "mmosts",
+        "rocket",
+        "rockets",
+        "zulip",
+        "signal",
+        "signals",
+        "gchat",
+        "revolt",
+        "lark",
+    }
+)
+
+
+def is_chat(apprise_url: str) -> bool:
+    """A channel where text can ping people: mentions are neutralised for it."""
+    return apprise_url.split(":", 1)[0].lower() in CHAT_SCHEMES
+
+
+def quiet(text: str) -> str:
+    """``text`` with no mention left in it, outside its links."""
+    parts = _LINK.split(text)
+    return "".join(
+        p if i % 2 else _MENTION.sub(lambda m: m.group() + "\u200b", p) for i, p in enumerate(parts)
+    )
+
+
 def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
@@ -56,7 +99,7 @@ def md_escape(text: str) -> str:
 def safe_url(url: str) -> str:
     """http(s) URLs only (no javascript: and friends), one line."""
     url = one_line(url, 2000)
-    return url if urlsplit(url).scheme.lower() in {"http", "https"} else "#"
+    return url if is_web_link(url) else "#"
 
 
 def _md_link(url: str) -> Markup:
@@ -196,6 +239,10 @@ def render_digest(
     templates: str | None = None,
 ) -> Message:
     count = sum(len(g.stories) for g in groups)
+    groups = [  # a link from a feed is an href in HTML and Markdown: http(s) only
+        replace(g, stories=tuple(replace(s, url=safe_url(s.url)) for s in g.stories))
+        for g in groups
+    ]
     context = {"channel": channel, "groups": groups, "count": count}
     body = environment(target, templates).get_template(f"digest.{target}.j2").render(context)
     return Message(

@@ -4,12 +4,21 @@ the transport its scheme names (``channels``)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from monitor.entities import Alert
 from monitor.errors import DeliveryError
-from monitor.notify.channels import Channels, Echo, transport_for, transports
-from monitor.notify.render import DigestGroup, Message, one_line, render, render_digest
+from monitor.notify.channels import Channels, Echo, Transport, transport_for, transports
+from monitor.notify.render import (
+    DigestGroup,
+    Message,
+    is_chat,
+    one_line,
+    quiet,
+    render,
+    render_digest,
+)
 from monitor.notify.settings import MonitorFile
 
 ADMIN_CHANNEL = "admin"
@@ -24,12 +33,13 @@ class Sender:
         settings: MonitorFile | None = None,
         base_url: str | None = None,
         templates: str | None = None,
+        carriers: Mapping[str, Transport] | None = None,
     ) -> None:
         self.channels = channels
         self.settings = settings or MonitorFile()
         self.base_url = base_url
         self.templates = templates
-        self._transports = transports(echo)
+        self._transports = carriers if carriers is not None else transports(echo)
 
     def _targets(self, channel: str) -> tuple[str, ...]:
         targets = self.channels.targets(channel)
@@ -54,7 +64,10 @@ class Sender:
     def _send(self, channel: str, make: Callable[[str], Message]) -> None:
         for url in self._targets(channel):
             transport = transport_for(self._transports, url)
-            transport.send(channel, url, make(transport.target(url)))
+            message = make(transport.target(url))
+            if is_chat(url):  # untrusted text must ping nobody there
+                message = replace(message, title=quiet(message.title), body=quiet(message.body))
+            transport.send(channel, url, message)
 
     def test(self, channel: str) -> str:
         """Send a test message to every URL of ``channel``; what the channel answered."""

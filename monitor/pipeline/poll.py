@@ -165,12 +165,21 @@ async def record(svc: Services, feed: FeedRef, outcome: repo.PollOutcome) -> Non
 
 
 async def poll_safely(svc: Services, feed: FeedRef) -> PollReport:
-    """poll_feed, but nothing a feed does can escape into the caller (and stop other feeds)."""
+    """poll_feed, but nothing a feed does can escape into the caller (and stop other feeds):
+    an unexpected error is kept on the feed row like any failure, which also releases the
+    feed's lease at once (a held lease would keep the host's other feeds waiting)."""
     try:
         return await poll_feed(svc, feed)
     except Exception as exc:
         log.exception("poll %s crashed", feed.name)
-        return PollReport(feed.name, error=f"internal error: {type(exc).__name__}: {exc}")
+        error = f"internal error: {type(exc).__name__}: {exc}"[:2000]
+        ceiling = svc.config.fetch.backoff_max
+        next_in = schedule.after_failure(feed, feed.error_count + 1, None, ceiling)
+        try:
+            await record(svc, feed, repo.PollOutcome(status=None, next_in=next_in, error=error))
+        except Exception:
+            log.exception("poll %s: its failure could not be kept either", feed.name)
+        return PollReport(feed.name, error=error)
 
 
 def _count(report: PollReport) -> None:

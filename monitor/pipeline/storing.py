@@ -2,11 +2,10 @@
 hits and pending deliveries, together with the polls that finish meanwhile (group commit,
 ``monitor.batch``).
 
-A transaction per poll wrote every page it touched once per poll, and the pages a poll's
-articles touch are mostly shared with the next poll's (the tables' last pages, the
-full-text index, the time-ordered indexes): at five polls per transaction SQLite writes
-half the WAL frames per article, and commits a fifth as often. The group's articles go in
-together too (``repository.store_articles``: six statements, whatever the group's size).
+The pages a poll's articles touch are mostly shared with the next poll's (the tables' last
+pages, the full-text index, the time-ordered indexes), so a transaction per poll would
+write them again and again; the group's articles go in together too
+(``repository.store_articles``: a fixed number of statements, whatever the group's size).
 
 What a failure means, poll by poll, as if each had its own transaction:
 - an article the database refuses as data: the poll's other articles are stored one by one,

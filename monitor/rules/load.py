@@ -77,6 +77,10 @@ def load_rules(directory: Path) -> RuleSet:
             result.problems.extend(exc.problems)
             result.failed_files.add(path)
             continue
+        except Exception as exc:  # whatever a file does, the other files still load
+            result.problems.append(Problem(path, 1, 1, f"cannot load: {type(exc).__name__}"))
+            result.failed_files.add(path)
+            continue
         if rule.id in seen:
             line, column = read_yaml(path).locate(("id",))
             result.problems.append(

@@ -41,10 +41,17 @@ class Token:
     offset: int
 
 
+_REST_IS_SPACE = re.compile(r"\s*\Z")
+MAX_QUERY = 1_000_000  # characters of one query
+MAX_NESTING = 32  # parentheses, NOTs and field prefixes inside one another
+
+
 def tokenize(query: str) -> list[Token]:
+    if len(query) > MAX_QUERY:
+        raise TermSyntaxError(f"query longer than {MAX_QUERY} characters", offset=MAX_QUERY)
     tokens, position = [], 0
     while position < len(query):
-        if query[position:].strip() == "":
+        if _REST_IS_SPACE.match(query, position):
             break
         match = _TOKEN.match(query, position)
         if match is None or match.lastgroup is None:
@@ -68,6 +75,7 @@ class _Parser:
         self.tokens = tokenize(query)
         self.index = 0
         self.field = field
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -107,10 +115,18 @@ class _Parser:
             children.append(self.parse_unary(field))
         return children[0] if len(children) == 1 else Group("all", tuple(children))
 
+    def deeper(self, token: Token | None) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"nested more than {MAX_NESTING} deep", token)
+
     def parse_unary(self, field: Field) -> Node:
         if self.is_op("NOT"):
+            self.deeper(self.peek())
             self.index += 1
-            return Group("none", (self.parse_unary(field),))
+            node = Group("none", (self.parse_unary(field),))
+            self.depth -= 1
+            return node
         return self.parse_near(field)
 
     def parse_near(self, field: Field) -> Node:
@@ -135,14 +151,19 @@ class _Parser:
             raise self.fail("the query ends where a term was expected")
         self.index += 1
         if token.kind == "lparen":
+            self.deeper(token)
             node = self.parse_or(field)
             closing = self.peek()
             if closing is None or closing.kind != "rparen":
                 raise self.fail("expected ')' to close the '(' here", token)
             self.index += 1
+            self.depth -= 1
             return node
         if token.kind == "field":
-            return self.parse_primary(token.text.lower())  # type: ignore[arg-type]
+            self.deeper(token)
+            node = self.parse_primary(token.text.lower())  # type: ignore[arg-type]
+            self.depth -= 1
+            return node
         if token.kind in {"word", "phrase", "regex"}:
             try:
                 return parse_term(token.text, field)

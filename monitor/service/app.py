@@ -119,21 +119,23 @@ async def open_services(config: Config, echo: Echo, *, serve: bool = False) -> A
     # times per request; told here, for every task started from this one, it answers
     # without looking up the current task.
     library = sniffio.current_async_library_cvar.set("asyncio")
-    # Article links may reach private addresses only on a feed's own host:port or the
-    # operator's allow-list; the guarded client enforces that at connect time.
+    # Article links, and the hops of a feed's redirects, may reach private addresses only
+    # on a configured feed's own host:port or the operator's allow-list; the guarded
+    # clients enforce that at connect time too.
     allowed = set(fetch.allow) | {host_port(f.url) for f in feeds}
     connections = SERVE_CONNECTIONS if serve else fetch.concurrency
-    feed_client = make_client(fetch.user_agent, connections)
+    feed_client = make_client(fetch.user_agent, connections, allowed=allowed, guard_connect=True)
     page_client = make_client(fetch.user_agent, connections, guarded=True, allowed=allowed)
     workers = 1 if serve else config.extract.workers
     extractor = ExtractorPool(workers, config.extract.timeout, config.extract.memory_mb).start()
     limiter = HostLimiter(fetch.per_host, fetch.host_delay)
+    guard = LinkGuard(fetch.allow)
     stories = sender.settings.stories
     services = Services(
         config=config,
         sessions=sessions,
-        net=Net(feed_client, limiter, fetch),
-        pages=Pages(page_client, limiter, LinkGuard(fetch.allow), fetch, extractor.extract),
+        net=Net(feed_client, limiter, fetch, guard),
+        pages=Pages(page_client, limiter, guard, fetch, extractor.extract),
         matcher=compile_rules(rules.rules),
         stories=(stories.window, stories.similarity),
         db_threads=db_threads(engine.dialect.name),

@@ -18,16 +18,26 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.entities import FeedEntry, FeedRef
+from monitor.feeds.fetch import Check
+from monitor.feeds.guard import LinkGuard, host_port
 from monitor.feeds.hosts import HostLimiter
 
 
 @dataclass(frozen=True)
 class Net:
-    """What a source fetches with: the shared feed client and the per-host limits."""
+    """What a source fetches with: the shared feed client, the per-host limits, and the
+    SSRF guard for every hop a source did not get from the operator."""
 
     client: httpx.AsyncClient
     limiter: HostLimiter
     settings: FetchSettings
+    guard: LinkGuard = field(default_factory=LinkGuard)
+
+    def redirect_check(self, feed: FeedRef) -> Check:
+        """Vets every hop of a feed's fetch: the configured feed's own host and port and the
+        allow-list may be private; anywhere else a redirect leads must be public."""
+        origin = host_port(feed.url)
+        return lambda hop: self.guard.check(hop, origin)
 
 
 @dataclass(frozen=True)

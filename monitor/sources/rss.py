@@ -30,6 +30,7 @@ class RssSource:
             etag=feed.etag,
             last_modified=feed.last_modified,
             limiter=net.limiter,
+            check=net.redirect_check(feed),
         )
         metrics.FETCH_SECONDS.observe(time.monotonic() - started)
         kept = SourcePoll(

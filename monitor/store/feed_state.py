@@ -236,8 +236,8 @@ def record_polls(
 ) -> list[HealthChange | None]:
     """``record_poll`` for several feeds in the caller's transaction: one read of their
     health columns, then one UPDATE per feed from statements built once per set of columns.
-    Every poll ends here: a warm cycle of a thousand unchanged feeds spent a quarter of its
-    time loading and flushing whole ORM rows, then building an UPDATE per poll."""
+    Every poll ends here, so it avoids loading and flushing whole ORM rows and building an
+    UPDATE per poll."""
     session.flush()  # feed rows changed earlier in this session are written first
     conn = session.connection()
     health = {

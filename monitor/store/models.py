@@ -236,3 +236,12 @@ class NoticeRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignedOutRow(Base):
+    """A dashboard session signed out before its cookie expired: refused on every replica."""
+
+    __tablename__ = "signed_out_sessions"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # the cookie's expiry

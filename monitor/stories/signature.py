@@ -29,7 +29,7 @@ Signature = tuple[int, ...]
 def signature(title: str, text: str) -> Signature:
     """One-permutation MinHash (Li, Owen, Zhang 2012): each shingle is hashed once and the
     hash picks its bucket, so the cost is one hash per shingle, not one per permutation
-    (60x less work on the event loop; the estimate of similarity is as good). Empty buckets
+    (the estimate of similarity is as good). Empty buckets
     borrow the next filled bucket's minimum (rotation densification, Shrivastava & Li
     2014), so short texts still compare position by position."""
     tokens = words(fold(prepare(f"{title}\n{text[:TEXT_CHARS]}")))

@@ -15,7 +15,7 @@ from monitor.rules import load_rules
 from monitor.store import repository as repo
 from monitor.store import views
 from monitor.web.auth import signed_in_user
-from monitor.web.pages import hit_filter
+from monitor.web.pages import ArticleId, hit_filter
 from monitor.web.playground import try_rules
 from monitor.web.search import search
 
@@ -42,7 +42,7 @@ def hits(
 
 
 @router.get("/articles/{article_id}", summary="One article with its hits, deliveries, story")
-def article(request: Request, article_id: int) -> views.ArticleView:
+def article(request: Request, article_id: ArticleId) -> views.ArticleView:
     with request.app.state.runtime.sessions() as session:
         found = views.article_view(session, article_id)
     if found is None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -11,10 +12,14 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from monitor.config.web import SESSION_MAX_AGE
+from monitor.feeds.urls import is_web_link
 from monitor.metrics import REGISTRY
+from monitor.store import web_sessions
 from monitor.web import api, pages
 from monitor.web.auth import Auth, NotSignedIn, signed_in_user
 from monitor.web.gauges import DatabaseGauges
+from monitor.web.guard import RequestGuard, SignInLimiter
 from monitor.web.runtime import Runtime
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -28,10 +33,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    auth = Auth(runtime.config.web)
+    auth = Auth(runtime.config.web, *_signed_out_sessions(runtime))
     templates = Jinja2Templates(directory=TEMPLATES)  # autoescape on for .html
+    templates.env.tests["web_link"] = is_web_link  # only http(s) links from feeds are hrefs
     templates.env.globals["open"] = runtime.config.web.open
     app.state.runtime, app.state.auth, app.state.templates = runtime, auth, templates
+    app.state.sign_ins = SignInLimiter()
+    app.middleware("http")(RequestGuard(runtime.config.web))
     _gauges(runtime)
 
     @app.exception_handler(NotSignedIn)
@@ -78,6 +86,20 @@ def readiness(runtime: Runtime) -> list[str]:
     except Exception as exc:
         problems.append(f"rules not loaded: {exc}")
     return problems
+
+
+def _signed_out_sessions(
+    runtime: Runtime,
+) -> tuple[Callable[[str], bool], Callable[[str], None]]:
+    def revoked(sid: str) -> bool:
+        with runtime.sessions() as session:
+            return web_sessions.signed_out(session, sid)
+
+    def revoke(sid: str) -> None:
+        with runtime.sessions.begin() as session:
+            web_sessions.sign_out(session, sid, SESSION_MAX_AGE)
+
+    return revoked, revoke
 
 
 def _gauges(runtime: Runtime) -> None:

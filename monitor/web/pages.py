@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -18,6 +18,7 @@ from monitor.rules import load_rules
 from monitor.store import repository as repo
 from monitor.store import views
 from monitor.web.auth import COOKIE, Auth, signed_in_user
+from monitor.web.guard import SignInLimiter
 from monitor.web.highlight import parts
 from monitor.web.playground import try_rules
 from monitor.web.search import search
@@ -28,6 +29,9 @@ SINCE = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days
 
 
 User = Annotated[str, Depends(signed_in_user)]
+MAX_PAGE = 100_000  # pages of 50 hits: more than any database here holds
+ArticleId = Annotated[int, Path(ge=1, le=2**62)]  # beyond it no database column reaches
+TOO_MANY = "Too many failed sign-ins: wait a few minutes and try again."
 
 
 def _templates(request: Request) -> Jinja2Templates:
@@ -56,25 +60,35 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     auth: Auth = request.app.state.auth
+    limiter: SignInLimiter = request.app.state.sign_ins
+    address = request.client.host if request.client else ""
+    if limiter.blocked(address, user.strip()):
+        context = {"next": next, "user": None, "error": TOO_MANY, "active": ""}
+        return _templates(request).TemplateResponse(request, "login.html", context, 429)
     name = auth.check_password(user.strip(), password)
     if name is None:
+        limiter.failed(address, user.strip())
         context = {"next": next, "user": None, "error": "Wrong user or password.", "active": ""}
         return _templates(request).TemplateResponse(request, "login.html", context, 401)
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, 303)
+    base_url = request.app.state.runtime.config.web.base_url or ""
     response.set_cookie(
         COOKIE,
         auth.session_cookie(name),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        # behind a proxy that ends TLS the app sees http; the public address says https
+        secure=request.url.scheme == "https" or base_url.startswith("https://"),
     )
     return response
 
 
 @router.get("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    auth: Auth = request.app.state.auth
+    auth.sign_out(request)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(COOKIE)
     return response
@@ -86,7 +100,7 @@ def hit_filter(
     feed: str = "",
     language: str = "",
     since: str = "7d",
-    page: int = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> views.HitFilter:
     level = Severity[severity] if severity in Severity.__members__ else None
     start = datetime.now(UTC) - SINCE[since] if since in SINCE else None
@@ -137,7 +151,7 @@ def hits_page(
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article_page(request: Request, user: User, article_id: int) -> HTMLResponse:
+def article_page(request: Request, user: User, article_id: ArticleId) -> HTMLResponse:
     runtime = request.app.state.runtime
     with runtime.sessions() as session:
         article = views.article_view(session, article_id)

@@ -1,11 +1,19 @@
 """The rule playground: a text or a URL through the live rules, or through a rule pasted
-as YAML, with hits, evidence and highlights. Nothing is stored."""
+as YAML, with hits, evidence and highlights. Nothing is stored.
+
+Compiling and matching run on threads of their own, a few at a time, with a size limit
+and a time limit: a pasted rule or text is a person's input and must never hold up the
+event loop (polls, deliveries, /healthz)."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, TypeVarTuple
 
 from monitor.entities import Document, Hit
 from monitor.errors import ConfigError, StageError
@@ -14,6 +22,12 @@ from monitor.rules.load import load_rule
 from monitor.web.runtime import Runtime
 
 PLAYGROUND_FILE = "playground.yaml"  # the name errors in a pasted rule are reported under
+MAX_TEXT = 1_000_000  # characters of a pasted text (an article page is far less)
+MAX_RULE = 200_000  # characters of a pasted rule
+TIME_LIMIT = 10.0  # seconds a trial may take
+_THREADS = ThreadPoolExecutor(2, "playground")
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -37,10 +51,30 @@ def pasted_rule(rule_yaml: str) -> tuple[Matcher | None, str | None]:
             return None, str(exc).replace(str(path), PLAYGROUND_FILE)
 
 
+async def _off_loop(work: Callable[[*Ts], T], *args: *Ts) -> T:
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(TIME_LIMIT):
+        return await loop.run_in_executor(_THREADS, work, *args)
+
+
 async def try_rules(
     runtime: Runtime, text: str = "", url: str = "", title: str = "", rule_yaml: str = ""
 ) -> Trial:
-    matcher, problem = pasted_rule(rule_yaml) if rule_yaml.strip() else (runtime.matcher(), None)
+    if len(text) + len(title) > MAX_TEXT or len(rule_yaml) > MAX_RULE:
+        return Trial(
+            problem=f"too long: at most {MAX_TEXT} characters of text and {MAX_RULE} of rule"
+        )
+    try:
+        return await _try(runtime, text, url, title, rule_yaml)
+    except TimeoutError:
+        return Trial(title, text, problem=f"took longer than {TIME_LIMIT:g}s: try a shorter text")
+
+
+async def _try(runtime: Runtime, text: str, url: str, title: str, rule_yaml: str) -> Trial:
+    if rule_yaml.strip():
+        matcher, problem = await _off_loop(pasted_rule, rule_yaml)
+    else:
+        matcher, problem = runtime.matcher(), None
     if matcher is None:
         return Trial(title, text, problem=problem)
     if url.strip() and not text.strip():
@@ -53,5 +87,5 @@ async def try_rules(
         title, text = title or page.title, page.text
     if not (title.strip() or text.strip()):
         return Trial(problem="paste a text or give a URL")
-    hits, marks = matcher.marks(Document(title=title, text=text))
+    hits, marks = await _off_loop(matcher.marks, Document(title=title, text=text))
     return Trial(title, text, hits, marks)

@@ -1,0 +1,67 @@
+"""Untrusted text pings nobody, on each documented chat, through the real apprise plugin
+pointed at a loopback receiver; links stay whole; email and webhooks are left as they are."""
+
+from __future__ import annotations
+
+import json
+
+import apprise.plugins.discord as discord
+import apprise.plugins.telegram as telegram
+import pytest
+
+from monitor.notify.channels import Channels
+from monitor.notify.render import quiet
+from monitor.notify.sender import Sender
+from tests.servers import HTTPServer, http_server
+from tests.test_deliver import alert
+
+HOSTILE = "Troops @everyone @here <@&123> <@456> <#789> @room <!channel> @admin"
+MENTIONS = ("@everyone", "@here", "<@&123>", "<@456>", "<#789>", "@room", "<!channel>", "@admin")
+
+
+def chat_urls(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setattr(discord.NotifyDiscord, "notify_url", server.url("/discord"))
+    monkeypatch.setattr(telegram.NotifyTelegram, "notify_url", server.url("/telegram/bot"))
+    port = server.port
+    return {
+        "discord": "discord://1234/abcd",
+        "telegram": "tgram://123456789:abcdefg_hijklmnop/-100123",
+        "ntfy": f"ntfy://127.0.0.1:{port}/desk",
+    }
+
+
+def test_no_chat_gets_a_live_mention(monkeypatch: pytest.MonkeyPatch) -> None:
+    with http_server() as server:
+        server.post_body = b'{"ok": true, "result": {"message_id": 1}, "event_id": "$1"}'
+        urls = chat_urls(server, monkeypatch)
+        for url in urls.values():
+            Sender(Channels({"desk": (url,)}), print).send(alert(headline=HOSTILE))
+        posted = {r.path: json.dumps(json.loads(r.body)) for r in server.requests if r.body}
+    assert len(posted) == 3, posted.keys()
+    for path, payload in posted.items():
+        text = json.loads(payload)
+        flat = json.dumps(text, ensure_ascii=False)
+        assert "Troops" in flat, path
+        for mention in MENTIONS:
+            assert mention not in flat.replace("&lt;", "<").replace("&amp;", "&"), (path, mention)
+        assert "http://e.org/a" in flat, path  # the link stays whole
+
+
+@pytest.mark.parametrize(
+    "url", ["matrixs://u:p@m.example/#desk", "msteams://a/b/c/d", "mmost://m.example/token"]
+)
+def test_the_other_documented_chats_are_chats(url: str) -> None:
+    from monitor.notify.render import is_chat
+
+    assert is_chat(url) and not is_chat("mailtos://u:p@m.example") and not is_chat("json://x")
+
+
+def test_quiet_keeps_links_whole_and_email_and_webhooks_are_untouched() -> None:
+    assert quiet("mail me@example.org at https://x.example/@desk") == (
+        "mail me@\u200bexample.org at https://x.example/@desk"
+    )
+    with http_server() as hook:
+        url = f"json://127.0.0.1:{hook.port}/h"
+        Sender(Channels({"desk": (url,)}), print).send(alert(headline="Call @desk"))
+        [payload] = hook.posted_json()
+    assert "Call @desk" in payload["title"]  # a webhook is a program: it gets the text as is
