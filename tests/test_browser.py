@@ -154,3 +154,31 @@ def test_sign_in_open_a_hit_see_highlights_and_run_the_playground(
         browser.close()
     for name in ("hits.png", "playground.png"):
         assert (shots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_stored_javascript_link_runs_nothing_in_the_dashboard(
+    server: str, tmp_path: Path
+) -> None:
+    """A feed item whose link is javascript: is shown as text: there is nothing to follow,
+    and clicking it runs no script in the dashboard's origin."""
+    script = "javascript:window.pwned=1"
+    engine = make_engine(f"sqlite:///{tmp_path / 'monitor.db'}")
+    with session_factory(engine).begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://feeds.example/x", name="X")])
+        doc = Document("Troops at the border", "Troops moved.", "en", feed="X")
+        article = Article(feed.id, "js", script, script, doc, "feed", None, None)
+        article_id = repo.store_article(s, article, [])
+    engine.dispose()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.goto(f"{server}/login")
+        page.fill("input[name=password]", TOKEN)
+        page.click("button[type=submit]")
+        page.goto(f"{server}/articles/{article_id}")
+        assert page.locator('a[href^="javascript:"]').count() == 0
+        page.get_by_text(script).click()
+        assert page.evaluate("window.pwned") is None
+        browser.close()

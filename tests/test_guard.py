@@ -67,3 +67,37 @@ def test_allow_list_by_host_or_host_and_port() -> None:
 def test_host_port_defaults() -> None:
     assert host_port("https://Example.org/x") == "example.org:443"
     assert host_port("http://example.org:8080") == "example.org:8080"
+
+
+TRANSLATED = [
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b:1::a00:1",  # local-use NAT64 prefix
+    "::127.0.0.1",  # IPv4-compatible
+    "::ffff:0:127.0.0.1",  # SIIT IPv4-translated
+    "::ffff:0:a00:1",
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:c0a8:101::",  # 6to4 of 192.168.1.1
+    "fec0::1",  # deprecated site-local
+]
+
+
+@pytest.mark.parametrize("address", TRANSLATED)
+def test_ipv6_forms_that_reach_internal_ipv4_are_not_public(address: str) -> None:
+    assert not is_public(address)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2606:4700::1"])
+def test_ipv6_forms_of_public_addresses_stay_public(address: str) -> None:
+    assert is_public(address)
+
+
+@pytest.mark.parametrize("address", TRANSLATED)
+def test_both_layers_refuse_the_translated_forms(address: str) -> None:
+    """Checked without connecting: the link check, then the backend that dials."""
+    from monitor.feeds.netguard import GuardedBackend
+
+    with pytest.raises(BlockedDestination):
+        asyncio.run(LinkGuard().check(f"http://[{address}]:8080/x", None))
+    with pytest.raises(BlockedDestination):
+        asyncio.run(GuardedBackend()._checked_address(address, 8080))

@@ -77,3 +77,21 @@ def test_malformed_feed_keeps_what_it_could_read() -> None:
 def test_not_a_feed_is_a_parse_error(body: bytes) -> None:
     with pytest.raises(ParseError, match=r"http://e\.org/rss: not an RSS or Atom feed"):
         parse_feed(body, "http://e.org/rss")
+
+
+def test_bounds_and_poison_items_are_left_out_and_counted() -> None:
+    from monitor.feeds.parse import MAX_TITLE
+
+    items = [
+        Item("T" * 9_000_000, "http://e.org/long-title", "x"),
+        Item("Bad port", "http://e.org:99999/x", "x"),
+        Item("Script", "javascript:alert(1)", "x", guid="urn:script"),
+        Item("Surrogate &#55296; here", "http://e.org/s", "x"),
+    ]
+    body = rss("P", items).replace(b"&amp;#55296;", b"&#55296;")
+    feed = parse_feed(body, "http://e.org/feed")
+    by_title = {e.title[:20]: e for e in feed.entries}
+    assert len(by_title["T" * 20].title) == MAX_TITLE
+    assert by_title["Script"].link is None and by_title["Script"].guid == "urn:script"
+    assert by_title["Surrogate \ufffd here"[:20]].link == "http://e.org/s"
+    assert feed.skipped == 1 and "1 with a broken link" in (feed.problem or "")

@@ -86,7 +86,7 @@ def test_every_response_carries_the_security_headers(open_client: TestClient) ->
         assert "frame-ancestors 'none'" in headers["content-security-policy"], path
         assert headers["x-content-type-options"] == "nosniff", path
         assert headers["x-frame-options"] == "DENY", path
-        assert headers["referrer-policy"] == "no-referrer", path
+        assert headers["referrer-policy"] == "same-origin", path
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@
   127.0.0.1 reads nothing;
 - a state-changing request from another site is refused (``Sec-Fetch-Site`` and
   ``Origin``), on top of the CSRF token, so the open dashboard cannot be driven by a page;
-- every response carries the security headers (no framing, no sniffing, no referrer, a
-  content security policy of the app's own origin only);
+- every response carries the security headers (no framing, no sniffing, no referrer to
+  other sites, a content security policy of the app's own origin only);
 - sign-in attempts are limited per address and per user name.
 """
 
@@ -32,7 +32,8 @@ HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # not no-referrer: with it browsers send "Origin: null" on the app's own form posts
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 SIGN_IN_ATTEMPTS = 10  # failed sign-ins per address, and per user name, in the window
@@ -77,9 +78,11 @@ class RequestGuard:
 
     @staticmethod
     def same_site(request: Request) -> bool:
+        """A browser says where a request comes from in Sec-Fetch-Site (pages cannot set
+        it); older ones only in Origin."""
         fetch_site = request.headers.get("sec-fetch-site")
-        if fetch_site is not None and fetch_site.lower() not in SAME_SITE:
-            return False
+        if fetch_site is not None:
+            return fetch_site.lower() in SAME_SITE
         origin = request.headers.get("origin")
         if origin is None:
             return True  # not a browser's cross-site form or fetch (they send Origin)
