@@ -405,3 +405,23 @@ def test_a_claim_waiting_on_a_lock_gives_up(postgres_url: str) -> None:
     with sessions.begin() as s:  # and the next tick claims as usual
         assert len(repo.claim_due_feeds(s, datetime.now(UTC), 10, "w1", 60, per_host=2)) == 1
     engine.dispose()
+
+
+def test_a_workers_own_stale_lease_is_taken_again_at_once(engine) -> None:  # type: ignore[no-untyped-def]
+    """A poll that could not even record its failure (a full disk) leaves its lease; the
+    worker that holds it, not polling that feed any more, takes it again without waiting
+    for the lease to expire, also when the host is at its limit. Others still wait."""
+    sessions = session_factory(engine)
+    same_host = [FeedConfig(url=f"https://one.example/{n}.xml", name=n) for n in "ab"]
+    with sessions.begin() as s:
+        repo.sync_feeds(s, same_host)
+    now = datetime.now(UTC)
+    with sessions.begin() as s:
+        claimed = {f.name: f.id for f in repo.claim_due_feeds(s, now, 10, "w1", 600, per_host=2)}
+    assert sorted(claimed) == ["a", "b"]
+    with sessions.begin() as s:  # another worker waits for the leases
+        assert repo.claim_due_feeds(s, now, 10, "w2", 600, per_host=2) == []
+    with sessions.begin() as s:  # w1 still polls a; b's lease is stale
+        polling = {claimed["a"]}
+        again = repo.claim_due_feeds(s, now, 10, "w1", 600, per_host=2, in_flight=polling)
+    assert [f.name for f in again] == ["b"]

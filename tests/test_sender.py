@@ -14,6 +14,7 @@ from monitor.notify.render import quiet
 from monitor.notify.sender import Sender
 from tests.servers import HTTPServer, http_server
 from tests.test_deliver import alert
+from tests.test_streams import certificate  # noqa: F401  (the fixture)
 
 HOSTILE = "Troops @everyone @here <@&123> <@456> <#789> @room <!channel> @admin"
 MENTIONS = ("@everyone", "@here", "<@&123>", "<@456>", "<#789>", "@room", "<!channel>", "@admin")
@@ -27,6 +28,7 @@ def chat_urls(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         "discord": "discord://1234/abcd",
         "telegram": "tgram://123456789:abcdefg_hijklmnop/-100123",
         "ntfy": f"ntfy://127.0.0.1:{port}/desk",
+        "matrix": f"matrix://monitor:hooktoken@127.0.0.1:{port}/?mode=matrix",
     }
 
 
@@ -37,7 +39,7 @@ def test_no_chat_gets_a_live_mention(monkeypatch: pytest.MonkeyPatch) -> None:
         for url in urls.values():
             Sender(Channels({"desk": (url,)}), print).send(alert(headline=HOSTILE))
         posted = {r.path: json.dumps(json.loads(r.body)) for r in server.requests if r.body}
-    assert len(posted) == 3, posted.keys()
+    assert len(posted) == 4, posted.keys()
     for path, payload in posted.items():
         text = json.loads(payload)
         flat = json.dumps(text, ensure_ascii=False)
@@ -48,7 +50,13 @@ def test_no_chat_gets_a_live_mention(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["matrixs://u:p@m.example/#desk", "msteams://a/b/c/d", "mmost://m.example/token"]
+    "url",
+    [
+        "matrixs://u:p@m.example/#desk",
+        "workflows://teams.example/workflow/signature",  # Microsoft Teams (Power Automate)
+        "msteams://a/b/c/d",
+        "mmost://m.example/token",
+    ],
 )
 def test_the_other_documented_chats_are_chats(url: str) -> None:
     from monitor.notify.render import is_chat
@@ -65,3 +73,23 @@ def test_quiet_keeps_links_whole_and_email_and_webhooks_are_untouched() -> None:
         Sender(Channels({"desk": (url,)}), print).send(alert(headline="Call @desk"))
         [payload] = hook.posted_json()
     assert "Call @desk" in payload["title"]  # a webhook is a program: it gets the text as is
+
+
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")  # our own certificate
+def test_teams_workflows_get_no_live_mention(certificate: tuple) -> None:  # type: ignore[type-arg]  # noqa: F811
+    """Microsoft Teams through Power Automate workflows: HTTPS only, so the loopback
+    receiver serves TLS with the test run's own certificate."""
+    import ssl
+
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(*certificate)
+    with http_server() as teams:
+        teams._server.socket = server_tls.wrap_socket(teams._server.socket, server_side=True)
+        teams.post_body = b"{}"
+        url = f"workflows://127.0.0.1:{teams.port}/workflow1/signature?verify=no"
+        Sender(Channels({"desk": (url,)}), print).send(alert(headline=HOSTILE))
+        [request] = [r for r in teams.requests if r.method == "POST"]
+    flat = json.dumps(json.loads(request.body), ensure_ascii=False)
+    assert "Troops" in flat
+    for mention in MENTIONS:
+        assert mention not in flat, mention

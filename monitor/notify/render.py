@@ -63,6 +63,8 @@ CHAT_SCHEMES = frozenset(
         "matrix",
         "matrixs",
         "msteams",
+        "workflow",
+        "workflows",
         "ntfy",
         "ntfys",
         "mmost",

@@ -67,7 +67,7 @@ class Service:
             return
         started = time.monotonic()
         try:  # in a thread: a claim waiting on the database must not freeze running polls
-            due = await asyncio.to_thread(self._claim, limit)
+            due = await asyncio.to_thread(self._claim, limit, frozenset(self._in_flight))
         except OperationalError as exc:
             log.warning("claiming due feeds failed, next tick retries: %s", _first_line(exc))
             return
@@ -78,11 +78,17 @@ class Service:
                 self._in_flight.add(feed.id)
                 self._spawn(self._poll(feed))
 
-    def _claim(self, limit: int) -> list[FeedRef]:
+    def _claim(self, limit: int, in_flight: frozenset[int]) -> list[FeedRef]:
         config = self.svc.config
         with self.svc.sessions.begin() as session:  # leased: other replicas skip these
             return repo.claim_due_feeds(
-                session, datetime.now(UTC), limit, worker_id(), config.lease, config.fetch.per_host
+                session,
+                datetime.now(UTC),
+                limit,
+                worker_id(),
+                config.lease,
+                config.fetch.per_host,
+                in_flight=in_flight,
             )
 
     async def _poll(self, feed: FeedRef) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, Update, bindparam, func, select, text, update
+from sqlalchemy import Table, Update, bindparam, func, select, text, true, update
 from sqlalchemy.orm import Session
 
 from monitor.config import FeedConfig
@@ -145,18 +145,30 @@ def _host(url: str) -> str:
 
 
 def claim_due_feeds(
-    session: Session, now: datetime, limit: int, worker: str, lease: float, per_host: int
+    session: Session,
+    now: datetime,
+    limit: int,
+    worker: str,
+    lease: float,
+    per_host: int,
+    in_flight: Iterable[int] = (),
 ) -> list[FeedRef]:
     """Due feeds for this worker, leased until ``now + lease``: rows locked by another
-    transaction are skipped, leased feeds are not due, and no host gets more than
-    ``per_host`` feeds polled at once across all workers. A dead worker's leases expire."""
+    transaction are skipped, feeds leased by other workers are not due, and no host gets
+    more than ``per_host`` feeds polled at once across all workers. A dead worker's leases
+    expire; this worker's own lease on a feed it is not polling (``in_flight``) is stale
+    (a poll that could not even record its failure, a full disk) and is taken at once."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_TIMEOUT}'"))
         session.execute(text(f"SELECT pg_advisory_xact_lock({CLAIM_LOCK})"))
+    polling = list(in_flight)
+    stale_own = (FeedRow.lease_owner == worker) & (
+        FeedRow.id.not_in(polling) if polling else true()
+    )
     busy: dict[str | None, int] = dict(
         session.execute(
             select(FeedRow.host, func.count())
-            .where(FeedRow.lease_until > now)
+            .where(FeedRow.lease_until > now, ~stale_own)
             .group_by(FeedRow.host)
         ).all()
     )
@@ -164,11 +176,17 @@ def claim_due_feeds(
         select(FeedRow)
         .where(FeedRow.active, FeedRow.disabled_reason.is_(None))
         .where((FeedRow.next_check_at.is_(None)) | (FeedRow.next_check_at <= now))
-        .where((FeedRow.lease_until.is_(None)) | (FeedRow.lease_until <= now))
+        .where(
+            (FeedRow.lease_until.is_(None))
+            | (FeedRow.lease_until <= now)
+            | (FeedRow.lease_owner == worker)
+        )
         .order_by(FeedRow.next_check_at.is_not(None), FeedRow.next_check_at, FeedRow.id)
         .limit(limit * 4)
         .with_for_update(skip_locked=True)
     )
+    if polling:
+        query = query.where(FeedRow.id.not_in(polling))
     claimed = []
     for row in session.scalars(query):
         if busy.get(row.host, 0) >= per_host:
