@@ -375,3 +375,59 @@ def test_run_keeps_start_up_objects_out_of_garbage_collection(
 
     assert done.returncode == 0, done.stderr
     assert "objects kept out of garbage collection" in done.stderr
+
+
+def test_version_and_upgrades_that_say_what_they_did(tmp_path: Path) -> None:
+    from monitor.store.db import head
+
+    env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
+    version = monitor("--version")
+    assert version.returncode == 0 and version.stdout.startswith("monitor, version ")
+    before = monitor("db", "current", env=env)
+    assert before.returncode == 1 and "database empty" in before.stdout
+    first = monitor("db", "upgrade", env=env)
+    assert first.returncode == 0 and f"database upgraded from empty to {head()}" in first.stderr
+    again = monitor("db", "upgrade", env=env)
+    assert f"database is up to date (revision {head()})" in again.stderr
+    now = monitor("db", "current", env=env)
+    assert now.returncode == 0 and f"database {head()}, code {head()}: up to date" in now.stdout
+
+
+def test_read_only_commands_never_migrate_or_sync(tmp_path: Path) -> None:
+    """On an older schema they refuse and say what to run; on a current one `feeds list`
+    shows the table as it is (only the service and `feeds sync` write it)."""
+    from sqlalchemy import text
+
+    from monitor.store.db import current, make_engine, upgrade
+    from tests.conftest import downgrade
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("- {name: Alpha Wire, url: 'https://a.example/rss'}\n", "utf-8")
+    env = {"MONITOR_DATABASE_URL": url, "MONITOR_FEEDS": str(feeds)}
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        downgrade(conn, "0009")
+    for command in (("db", "stats"), ("hits",), ("feeds", "list"), ("alerts", "list")):
+        refused = monitor(*command, env=env)
+        assert refused.returncode == 1, command
+        assert "is at revision 0009" in refused.stderr and "monitor db upgrade" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert current(engine) == "0009"  # nothing migrated it
+    upgrade(engine)
+    assert "Alpha Wire" not in monitor("feeds", "list", env=env).stdout  # reading syncs nothing
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM feeds")).scalar() == 0
+    synced = monitor("feeds", "sync", env=env)
+    assert synced.returncode == 0 and "1 feeds active" in synced.stderr
+    assert "Alpha Wire" in monitor("feeds", "list", env=env).stdout
+    engine.dispose()
+
+
+def test_a_database_in_a_missing_folder_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    env = {"MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'dir' / 'm.db'}"}
+    for command in (("db", "upgrade"), ("db", "stats")):
+        done = monitor(*command, env=env)
+        assert done.returncode == 1 and done.stderr.startswith("error: "), command
+        assert "Traceback" not in done.stderr, command

@@ -109,3 +109,36 @@ def test_deliveries_stored_before_0009_get_their_story_and_rule(engine) -> None:
     [(_, first_story, first_id, first_rule), (_, second_story, _, second_rule)] = rows
     assert first_story == first_id and second_story == first_id  # one story, the first's
     assert first_rule == second_rule == "r1"
+
+
+def test_processes_upgrading_an_empty_database_together_take_turns(postgres_url: str) -> None:
+    """What `docker compose up` does the first time: two processes on an empty database."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text as sql
+
+    from monitor.store.db import current, head, make_engine
+
+    engine = make_engine(postgres_url)
+    with engine.begin() as conn:  # the fixture's database, emptied
+        conn.execute(sql("DROP SCHEMA public CASCADE"))
+        conn.execute(sql("CREATE SCHEMA public"))
+    code = (
+        "import sys; from monitor.store.db import make_engine, upgrade; "
+        "print(upgrade(make_engine(sys.argv[1])))"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, postgres_url], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(120), p.stdout.read() if p.stdout else "") for p in procs]
+    assert [status for status, _ in results] == [0, 0, 0], results
+    outputs = sorted(out.strip() for _, out in results)
+    assert outputs == sorted(
+        [f"(None, '{head()}')", f"('{head()}', '{head()}')", f"('{head()}', '{head()}')"]
+    )
+    assert current(engine) == head()
+    engine.dispose()

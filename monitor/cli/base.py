@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import Config, parse_duration
 from monitor.errors import ConfigError, MonitorError
-from monitor.store.db import make_engine, session_factory, upgrade
+from monitor.store.db import make_engine, require_current, session_factory
 
 
 class Fail(click.ClickException):
@@ -19,6 +20,10 @@ class Fail(click.ClickException):
 
     def format_message(self) -> str:
         return self.message
+
+    def show(self, file: Any = None) -> None:
+        # click would put "Error: " before our own "error: ..."
+        click.echo(self.format_message(), err=True)
 
 
 def _config(ctx: click.Context) -> Config:
@@ -29,6 +34,7 @@ def _config(ctx: click.Context) -> Config:
 
 
 @click.group()
+@click.version_option(package_name="monitor", prog_name="monitor")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """News monitoring with alerts: poll feeds, match rules, alert channels."""
@@ -55,9 +61,11 @@ def _one_line(text: str, width: int) -> str:
 
 
 def _sessions(config: Config) -> sessionmaker[Session]:
+    """The database for a command that is not the service: it never migrates (only
+    `monitor db upgrade` and `monitor run` do), and refuses a schema older than the code."""
     try:
         engine = make_engine(config.database_url)
-        upgrade(engine)
+        require_current(engine)
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
     return session_factory(engine)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from monitor.cli.base import Fail, _config, _sessions, _window, cli
-from monitor.config import Config, load_feeds
+from monitor.config import Config
 from monitor.errors import MonitorError
+from monitor.sources import load_feeds
 from monitor.store import repository as repo
+from monitor.store.db import current, head, make_engine, upgrade
 
 # -- db, feeds, hits, settings ----------------------------------------------------------------
 
@@ -22,9 +24,30 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Migrate the database to the newest schema."""
-    _sessions(_config(ctx))  # opening the database migrates it
-    click.echo("database is up to date", err=True)
+    """Migrate the database to the newest schema (any number of processes may run this at
+    once: they take turns)."""
+    try:
+        before, after = upgrade(make_engine(_config(ctx).database_url))
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    if before == after:
+        click.echo(f"database is up to date (revision {after})", err=True)
+    else:
+        click.echo(f"database upgraded from {before or 'empty'} to {after}", err=True)
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """The database's schema revision and the one this code needs."""
+    try:
+        found = current(make_engine(_config(ctx).database_url))
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    newest = head()
+    state = "up to date" if found == newest else "run `monitor db upgrade`"
+    click.echo(f"database {found or 'empty'}, code {newest}: {state}")
+    ctx.exit(0 if found == newest else 1)
 
 
 @db.command("stats")
@@ -119,14 +142,24 @@ def feeds_health(ctx: click.Context) -> None:
     click.echo(f"{len(statuses)} feeds, {down} down or disabled", err=True)
 
 
-def _synced_statuses(config: Config) -> list[repo.FeedStatus]:
-    """Feed states after making the feeds table agree with feeds.yaml."""
+@feeds.command("sync")
+@click.pass_context
+def feeds_sync(ctx: click.Context) -> None:
+    """Make the feeds table agree with feeds.yaml now (the service does it at start)."""
+    config = _config(ctx)
     try:
         configured = load_feeds(config.feeds_path)
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
     with _sessions(config).begin() as session:
-        repo.sync_feeds(session, configured)
+        active = repo.sync_feeds(session, configured)
+    click.echo(f"{len(active)} feeds active", err=True)
+
+
+def _synced_statuses(config: Config) -> list[repo.FeedStatus]:
+    """Feed states as the database has them (read only: the service, or `monitor feeds
+    sync`, makes the table agree with feeds.yaml)."""
+    with _sessions(config)() as session:
         return repo.feed_statuses(session)
 
 

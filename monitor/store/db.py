@@ -11,7 +11,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -88,18 +90,86 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+MIGRATION_LOCK = 727_003  # PostgreSQL advisory lock: one process migrates at a time
+
+
+def _alembic() -> AlembicConfig:
     if not MIGRATIONS_DIR.is_dir():
         raise StoreError(f"migrations directory not found at {MIGRATIONS_DIR}")
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head() -> str:
+    """The newest schema revision this code knows."""
+    found = ScriptDirectory.from_config(_alembic()).get_current_head()
+    assert found is not None, "no migrations"
+    return found
+
+
+def current(engine: Engine) -> str | None:
+    """The database's schema revision; None for a database never migrated."""
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database {_safe(str(engine.url))}: {exc}") from exc
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to read a database whose schema is older than the code (a rolling upgrade's
+    older replicas must not be migrated under them by a newer CLI)."""
+    found, newest = current(engine), head()
+    if found != newest:
+        state = f"at revision {found}" if found else "not created yet"
+        raise StoreError(
+            f"database {_safe(str(engine.url))} is {state}, this code needs {newest}: "
+            "run `monitor db upgrade` first"
+        )
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; (revision before, revision now). Processes
+    starting together take turns (PostgreSQL advisory lock, SQLite file lock), so the
+    second finds the work done instead of racing the first."""
+    cfg = _alembic()
+    try:
+        with _migration_lock(engine), engine.begin() as connection:
+            before = MigrationContext.configure(connection).get_current_revision()
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
+            after = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
         raise StoreError(f"database {_safe(str(engine.url))}: upgrade failed: {exc}") from exc
+    return before, after or head()
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as holder:  # a session lock on a connection of its own
+            holder.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            try:
+                yield
+            finally:
+                holder.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                holder.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        yield
+        return
+    try:
+        handle = Path(f"{database}.migrate.lock").open("a+")  # noqa: SIM115  (closed below)
+    except OSError as exc:
+        raise StoreError(f"database {database}: cannot open its folder: {exc.strerror}") from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _safe(url: str) -> str:
