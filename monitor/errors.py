@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+ENVIRONMENT = "<environment>"  # where a problem with an environment variable is
+
 
 class MonitorError(Exception):
     """Base of every deliberate error."""
@@ -33,6 +35,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if str(self.file) == ENVIRONMENT:  # a variable: its name starts the message
+            return self.message
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
@@ -41,7 +45,7 @@ class ConfigError(MonitorError):
 
     def __init__(self, problems: list[Problem] | Problem | str) -> None:
         if isinstance(problems, str):
-            problems = [Problem("<environment>", 0, 0, problems)]
+            problems = [Problem(ENVIRONMENT, 0, 0, problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems = problems

@@ -431,3 +431,19 @@ def test_a_database_in_a_missing_folder_is_a_message_not_a_traceback(tmp_path: P
         done = monitor(*command, env=env)
         assert done.returncode == 1 and done.stderr.startswith("error: "), command
         assert "Traceback" not in done.stderr, command
+
+
+def test_a_bad_channel_url_is_a_start_up_error_naming_the_variable(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("- {name: A, url: 'http://127.0.0.1:9/rss'}\n", "utf-8")
+    env = {
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+        "MONITOR_FEEDS": str(feeds),
+        "MONITOR_CHANNEL_DEFAULT": "slacks://T000/B000/XXXX",
+        "MONITOR_CHANEL_DESK": "json://127.0.0.1:9/x",
+    }
+    done = monitor("run", "--once", env=env)
+    assert done.returncode == 1
+    assert "did you mean MONITOR_CHANNEL_DESK?" in done.stderr
+    assert "error: MONITOR_CHANNEL_DEFAULT: URL 1 (slacks://…) is not one apprise" in done.stderr
+    assert "Traceback" not in done.stderr and "Error: error" not in done.stderr

@@ -154,3 +154,39 @@ def test_feeds_yaml_bounds_are_located_errors(tmp_path: Path, entry: str, fragme
         load_feeds(path)
     [problem] = [str(p) for p in err.value.problems]
     assert problem.startswith(f"{path}:") and fragment in problem, problem
+
+
+def test_misspelt_variables_are_warned_with_a_did_you_mean() -> None:
+    from monitor.config.settings import unknown_settings
+
+    warnings = unknown_settings(
+        {
+            "MONITOR_CHANEL_DEFAULT": "json://x/",
+            "MONITOR_FETCH_TIMOUT": "3",
+            "MONITOR_CHANNEL_DESK": "json://x/",  # a channel: fine
+            "MONITOR_TEST_POSTGRES_URL": "x",  # the tests' own
+            "HOME": "/root",
+        }
+    )
+    assert warnings == [
+        "warning: MONITOR_CHANEL_DEFAULT is not a setting and is ignored "
+        "(did you mean MONITOR_CHANNEL_DEFAULT?)",
+        "warning: MONITOR_FETCH_TIMOUT is not a setting and is ignored "
+        "(did you mean MONITOR_FETCH_TIMEOUT?)",
+    ]
+    with pytest.raises(ConfigError) as err:
+        Config.from_env({"MONITOR_LOG_LEVEL": "loud"})
+    assert str(err.value).startswith("MONITOR_LOG_LEVEL: ")  # no internal prefix
+
+
+def test_a_channel_url_apprise_cannot_send_to_stops_the_start(tmp_path: Path) -> None:
+    from monitor.notify.channels import Channels
+
+    Channels({"desk": ("json://127.0.0.1:9/x", "mailtos://u:p@smtp.example.org")}).check()
+    with pytest.raises(ConfigError) as err:
+        Channels({"default": ("slack://T0/B0/X", "slacks://T000/B000/XXXX")}).check()
+    assert str(err.value) == (
+        "MONITOR_CHANNEL_DEFAULT: URL 2 (slacks://…) is not one apprise can send to; "
+        "see `monitor channels test`"
+    )
+    assert "XXXX" not in str(err.value)  # the URL's secrets are not printed

@@ -11,6 +11,7 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import Config, parse_duration
+from monitor.config.settings import unknown_settings
 from monitor.errors import ConfigError, MonitorError
 from monitor.store.db import make_engine, require_current, session_factory
 
@@ -42,6 +43,8 @@ def cli(ctx: click.Context) -> None:
         ctx.obj = Config.from_env(os.environ)
     except ConfigError as exc:
         raise Fail(f"error: {exc}") from None
+    for warning in unknown_settings(os.environ):
+        click.echo(warning, err=True)
 
 
 def main() -> None:

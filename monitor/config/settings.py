@@ -8,6 +8,7 @@ differs), so a setting is written once.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -381,6 +382,28 @@ class Config:
             extract=ExtractSettings(**sections["extract"]),
             web=WebSettings.derive(**sections["web"]),
         )
+
+
+DEVELOPMENT = ("MONITOR_TEST_", "MONITOR_SCREENSHOTS")  # read by the tests, not the service
+
+
+def unknown_settings(env: Mapping[str, str]) -> list[str]:
+    """A warning for each MONITOR_ variable that is no setting, with a did-you-mean: a
+    misspelt channel would otherwise send its alerts to standard output in silence."""
+    known = [s.env for s in SETTINGS if "<" not in s.env]
+    warnings = []
+    for key in sorted(env):
+        if not key.startswith("MONITOR_") or key.startswith(DEVELOPMENT) or key in known:
+            continue
+        if key.startswith(CHANNEL_PREFIX) and len(key) > len(CHANNEL_PREFIX):
+            continue
+        parts = key.split("_", 2)
+        guess = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        if len(parts) == 3 and difflib.get_close_matches(parts[1], ["CHANNEL"], cutoff=0.7):
+            guess = [f"{CHANNEL_PREFIX}{parts[2]}"]
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        warnings.append(f"warning: {key} is not a setting and is ignored{hint}")
+    return warnings
 
 
 def channels_from_env(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:

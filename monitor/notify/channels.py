@@ -15,7 +15,7 @@ from typing import Protocol
 
 import apprise
 
-from monitor.errors import DeliveryError
+from monitor.errors import ConfigError, DeliveryError
 from monitor.notify.render import Message, Target, target_of
 
 STDOUT = "stdout"
@@ -89,6 +89,21 @@ class Channels:
 
     def unknown(self, names: list[str]) -> list[str]:
         return [] if self.stdout_only else [n for n in names if n not in self.urls]
+
+    def check(self) -> None:
+        """Every URL must be one apprise can send to, found at start, not at the first
+        alert; the error names the variable, never the URL's secrets."""
+        problems = []
+        for name, urls in sorted(self.urls.items()):
+            for place, url in enumerate(urls, start=1):
+                if url != STDOUT and apprise.Apprise.instantiate(url) is None:
+                    scheme = url.split(":", 1)[0] if ":" in url else "?"
+                    problems.append(
+                        f"MONITOR_CHANNEL_{name.upper()}: URL {place} ({scheme}://…) is not "
+                        "one apprise can send to; see `monitor channels test`"
+                    )
+        if problems:
+            raise ConfigError("\n".join(problems))
 
 
 def transport_for(table: Mapping[str, Transport], url: str) -> Transport:

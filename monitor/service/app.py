@@ -104,6 +104,7 @@ async def open_services(config: Config, echo: Echo, *, serve: bool = False) -> A
     feeds: list[FeedConfig] = [] if serve else load_feeds(config.feeds_path)
     rules = load_rule_set(config)
     sender = make_sender(config, echo)
+    sender.channels.check()
     wanted = sorted({name for rule in rules.rules for name in rule.notify})
     notes = StartupNotes([str(p) for p in rules.problems], sender.channels.unknown(wanted), rules)
     engine = make_engine(config.database_url)
