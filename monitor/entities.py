@@ -135,3 +135,4 @@ class Alert:
     article_id: int = 0
     story_id: int | None = None
     first_headline: str | None = None  # set when another outlet's copy was alerted first
+    targets_done: frozenset[str] = frozenset()  # keys of the channel's URLs that have it

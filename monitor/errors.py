@@ -94,4 +94,5 @@ class DeliveryError(MonitorError):
 
     def __init__(self, channel: str, message: str) -> None:
         self.channel = channel
+        self.detail = message  # what the other side said, without the channel
         super().__init__(f"channel {channel!r}: {message}")

@@ -220,3 +220,32 @@ def test_a_transport_is_chosen_by_the_url_scheme() -> None:
     [(channel, url, message)] = pager.sent
     assert (channel, url) == ("desk", "pager://desk-7")
     assert message.title == "[high] Troop movements: Belarus moves brigades"
+
+
+def test_a_retry_goes_only_to_the_targets_that_failed(engine) -> None:  # type: ignore[no-untyped-def]
+    """A channel of two targets, one refusing: the working one gets the alert exactly once
+    across every retry; the refusing one is tried each time, its answer kept."""
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
+        art = Article(
+            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
+        )
+        repo.store_article(s, art, [Hit("r", "R", Severity.high, 1.0, (), ("combo",))])
+    with http_server() as good, http_server() as bad:
+        bad.post_status = 500
+        combo = (f"json://127.0.0.1:{good.port}/ok", f"json://127.0.0.1:{bad.port}/refuses")
+        sender = Sender(Channels({"combo": combo}), print)
+        reports = [
+            asyncio.run(deliver_due(sessions, sender, utcnow() + timedelta(hours=hours)))
+            for hours in (0, 1, 3)
+        ]
+        assert [r.retrying for r in reports] == [1, 1, 1]
+        assert len(good.posted_json()) == 1 and len(bad.posted_json()) == 3
+        with sessions() as s:
+            [row] = repo.list_deliveries(s)
+        assert "json: " in (row.last_error or "") and row.status == "pending"
+        bad.post_status = 200
+        last = asyncio.run(deliver_due(sessions, sender, utcnow() + timedelta(hours=8)))
+        assert last.sent == 1
+        assert len(good.posted_json()) == 1 and len(bad.posted_json()) == 4

@@ -10,7 +10,8 @@ the database thread as a poll's outcome was kept; now they are rows written in t
 transaction and sent by the delivery pass, retried like alerts.
 
 A dashboard session signed out is kept until its cookie would have expired, so signing out
-ends it on every replica.
+ends it on every replica. A delivery records which of its channel's targets already have
+it, so a retry goes only to those that failed.
 
 Revision ID: 0010
 Revises: 0009
@@ -57,9 +58,11 @@ def upgrade() -> None:
         sa.Column("until", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_signed_out_sessions_until", "signed_out_sessions", ["until"])
+    op.add_column("deliveries", sa.Column("targets_done", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("deliveries", "targets_done")
     op.drop_index("ix_signed_out_sessions_until", table_name="signed_out_sessions")
     op.drop_table("signed_out_sessions")
     op.drop_index("ix_notices_status_due", table_name="notices")

@@ -24,7 +24,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar, TypeVarTuple
 from zoneinfo import ZoneInfo
@@ -204,12 +204,17 @@ async def _send_one(
 ) -> bool:
     try:
         async with asyncio.timeout(SEND_DEADLINE):
-            await asyncio.to_thread(sender.send, alert, followup)
-    except DeliveryError as exc:
+            done, errors = await asyncio.to_thread(sender.send_to_targets, alert, followup)
+    except DeliveryError as exc:  # the channel is not configured
         await in_db(db, _record_failure, sessions, alert, str(exc), now, report)
         return False
     except TimeoutError:
         error = f"channel {alert.channel!r}: no answer within {SEND_DEADLINE:g}s"
+        await in_db(db, _record_failure, sessions, alert, error, now, report)
+        return False
+    if errors:  # the targets that took it are kept, so a retry skips them
+        error = f"channel {alert.channel!r}: " + "; ".join(errors)
+        alert = replace(alert, targets_done=alert.targets_done | done)
         await in_db(db, _record_failure, sessions, alert, error, now, report)
         return False
     await in_db(db, _mark_sent, sessions, alert.delivery_id)
@@ -272,7 +277,7 @@ def _record_failure(
     with sessions.begin() as session:
         attempts = repo.delivery_attempts(session, alert.delivery_id) + 1
         when = retry_at(attempts, now)
-        repo.mark_attempt_failed(session, alert.delivery_id, error, when)
+        repo.mark_attempt_failed(session, alert.delivery_id, error, when, alert.targets_done)
     outcome = "failed" if when is None else "retry"
     metrics.DELIVERIES.labels(channel=alert.channel, outcome=outcome).inc()
     if when is None:

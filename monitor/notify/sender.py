@@ -3,6 +3,7 @@ the transport its scheme names (``channels``)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -22,6 +23,13 @@ from monitor.notify.render import (
 from monitor.notify.settings import MonitorFile
 
 ADMIN_CHANNEL = "admin"
+
+
+def target_key(url: str) -> str:
+    """A target's name in the outbox: stable while its URL is, and no secret in it."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
 log = logging.getLogger(__name__)
 
 
@@ -48,12 +56,39 @@ class Sender:
         return targets
 
     def send(self, alert: Alert, followup: bool = False) -> None:
-        self._send(
-            alert.channel,
-            lambda target: render(
-                alert, target, base_url=self.base_url, followup=followup, templates=self.templates
-            ),
-        )
+        """Send to every target of the alert's channel; DeliveryError if one refused."""
+        _, errors = self.send_to_targets(alert, followup)
+        if errors:
+            raise DeliveryError(alert.channel, "; ".join(errors))
+
+    def send_to_targets(self, alert: Alert, followup: bool = False) -> tuple[set[str], list[str]]:
+        """Each of the channel's targets that does not have the alert yet, one by one: the
+        keys of those that took it, and what each of the others answered."""
+        done: set[str] = set()
+        errors: list[str] = []
+        urls = self._targets(alert.channel)
+        for url in urls:
+            key = target_key(url)
+            if key in alert.targets_done:
+                continue
+            try:
+                self._send_one(
+                    alert.channel,
+                    url,
+                    lambda target: render(
+                        alert,
+                        target,
+                        base_url=self.base_url,
+                        followup=followup,
+                        templates=self.templates,
+                    ),
+                )
+            except DeliveryError as exc:
+                named = f"{url.split(':', 1)[0]}: " if len(urls) > 1 else ""
+                errors.append(named + exc.detail)
+            else:
+                done.add(key)
+        return done, errors
 
     def send_digest(self, channel: str, groups: list[DigestGroup]) -> None:
         self._send(
@@ -63,11 +98,14 @@ class Sender:
 
     def _send(self, channel: str, make: Callable[[str], Message]) -> None:
         for url in self._targets(channel):
-            transport = transport_for(self._transports, url)
-            message = make(transport.target(url))
-            if is_chat(url):  # untrusted text must ping nobody there
-                message = replace(message, title=quiet(message.title), body=quiet(message.body))
-            transport.send(channel, url, message)
+            self._send_one(channel, url, make)
+
+    def _send_one(self, channel: str, url: str, make: Callable[[str], Message]) -> None:
+        transport = transport_for(self._transports, url)
+        message = make(transport.target(url))
+        if is_chat(url):  # untrusted text must ping nobody there
+            message = replace(message, title=quiet(message.title), body=quiet(message.body))
+        transport.send(channel, url, message)
 
     def test(self, channel: str) -> str:
         """Send a test message to every URL of ``channel``; what the channel answered."""

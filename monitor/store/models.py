@@ -215,6 +215,9 @@ class DeliveryRow(Base):
     # The hit's article's story and the hit's rule, copied at store time (neither changes).
     story_id: Mapped[int | None] = mapped_column(Integer)
     rule_id: Mapped[str | None] = mapped_column(String(100))
+    # Which of the channel's URLs already have it (a hash of each URL): a retry goes only
+    # to the others, so a working target never gets the alert twice.
+    targets_done: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class NoticeRow(Base):

@@ -43,6 +43,7 @@ _ALERTS = (
         ArticleRow.published_at,
         ArticleRow.id.label("article_id"),
         ArticleRow.story_id,
+        DeliveryRow.targets_done,
     )
     .join(HitRow, DeliveryRow.hit_id == HitRow.id)
     .join(ArticleRow, HitRow.article_id == ArticleRow.id)
@@ -65,6 +66,7 @@ def _alert(row: Any, first_headline: str | None = None) -> Alert:
         article_id=row.article_id,
         story_id=row.story_id,
         first_headline=first_headline,
+        targets_done=frozenset(row.targets_done or ()),
     )
 
 
@@ -363,14 +365,21 @@ def mark_sent(session: Session, delivery_id: int) -> None:
 
 
 def mark_attempt_failed(
-    session: Session, delivery_id: int, error: str, retry_at: datetime | None
+    session: Session,
+    delivery_id: int,
+    error: str,
+    retry_at: datetime | None,
+    targets_done: frozenset[str] = frozenset(),
 ) -> None:
-    """Record a failed send; ``retry_at`` None means give up (status failed)."""
+    """Record a failed send, and which targets did take it; ``retry_at`` None means give up
+    (status failed)."""
     values: dict[str, object] = {
         "attempts": DeliveryRow.attempts + 1,
         "last_error": error[:2000],
         "claimed_until": None,
     }
+    if targets_done:
+        values["targets_done"] = sorted(targets_done)
     if retry_at is None:
         values["status"] = "failed"
     else:
