@@ -35,6 +35,18 @@ def alert(channel: str = "desk", headline: str = "Belarus moves brigades") -> Al
     )
 
 
+def store_hit(engine, channels: tuple[str, ...], severity: Severity = Severity.high) -> int:  # type: ignore[no-untyped-def]
+    """One stored article with one hit to ``channels``: pending deliveries to send."""
+    with session_factory(engine).begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
+        art = Article(
+            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
+        )
+        article_id = repo.store_article(s, art, [Hit("r", "R", severity, 1.0, (), channels)])
+    assert article_id is not None
+    return article_id
+
+
 def test_json_webhook_receives_the_alert() -> None:
     with http_server() as hook:
         sender = Sender(Channels({"desk": (f"json://127.0.0.1:{hook.port}/hook",)}), print)
@@ -128,13 +140,7 @@ def test_retry_schedule_backs_off_with_jitter_then_gives_up() -> None:
 
 def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
-    with sessions.begin() as s:
-        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
-        art = Article(
-            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
-        )
-        hit = Hit("r", "R", Severity.low, 1.0, (), ("good", "bad"))
-        repo.store_article(s, art, [hit])
+    store_hit(engine, ("good", "bad"), Severity.low)
     with http_server() as good, http_server() as bad:
         bad.post_status = 500
         channels = Channels(
@@ -153,13 +159,7 @@ def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignor
 
 def test_alerts_link_to_the_article_page_when_a_base_url_is_set(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
-    with sessions.begin() as s:
-        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
-        art = Article(
-            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
-        )
-        hit = Hit("r", "R", Severity.high, 1.0, (), ("desk",))
-        article_id = repo.store_article(s, art, [hit])
+    article_id = store_hit(engine, ("desk",))
     with http_server() as hook:
         channels = Channels({"desk": (f"json://127.0.0.1:{hook.port}/",)})
         linked = Sender(channels, print, base_url="https://monitor.example/desk/")
@@ -178,12 +178,8 @@ def test_delivery_does_its_database_work_on_the_executor_it_is_given(engine) -> 
     threads: set[str] = set()
     event.listen(engine, "checkout", lambda *_: threads.add(current_thread().name))
     sessions = session_factory(engine)
+    store_hit(engine, ("desk",))
     with sessions.begin() as s:
-        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
-        art = Article(
-            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
-        )
-        repo.store_article(s, art, [Hit("r", "R", Severity.high, 1.0, (), ("desk",))])
         repo.queue_notice(s, "admin", "Feed down: A", "A has been failing")
     threads.clear()
     db = ThreadPoolExecutor(1, "dbwork")
@@ -226,12 +222,7 @@ def test_a_retry_goes_only_to_the_targets_that_failed(engine) -> None:  # type: 
     """A channel of two targets, one refusing: the working one gets the alert exactly once
     across every retry; the refusing one is tried each time, its answer kept."""
     sessions = session_factory(engine)
-    with sessions.begin() as s:
-        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
-        art = Article(
-            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
-        )
-        repo.store_article(s, art, [Hit("r", "R", Severity.high, 1.0, (), ("combo",))])
+    store_hit(engine, ("combo",))
     with http_server() as good, http_server() as bad:
         bad.post_status = 500
         combo = (f"json://127.0.0.1:{good.port}/ok", f"json://127.0.0.1:{bad.port}/refuses")

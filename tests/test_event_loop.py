@@ -12,27 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import Engine, text
 
-from monitor.config import Config, FeedConfig
-from monitor.entities import Article, Document, Hit, Severity
+from monitor.config import Config
+from monitor.entities import Document
 from monitor.notify.channels import Channels
 from monitor.notify.deliver import deliver_due
 from monitor.notify.sender import Sender
 from monitor.rules import compile_rules, load_rules
-from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory
 from monitor.web.app import create_app
 from monitor.web.runtime import Runtime
 from tests.conftest import REPO
 from tests.servers import http_server
-
-
-def store_hit(engine: Engine, channels: tuple[str, ...]) -> None:
-    with session_factory(engine).begin() as s:
-        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://a.example/rss", name="A")])
-        art = Article(
-            feed.id, "g", "http://e.org/a", "http://e.org/a", Document("T", "x"), "page", None, None
-        )
-        repo.store_article(s, art, [Hit("r", "R", Severity.high, 1.0, (), channels)])
+from tests.test_deliver import store_hit
 
 
 async def max_gap(work: asyncio.Future[object] | asyncio.Task[object]) -> float:

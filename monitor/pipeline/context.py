@@ -17,7 +17,7 @@ from monitor.pipeline.outcomes import Outcome, write_outcomes
 from monitor.pipeline.storing import STORE_GROUP_LIMIT, Matched, Stored, Storing
 from monitor.rules import Matcher
 from monitor.sources import SOURCES, Net, Source
-from monitor.stories import STORY_SIMILARITY, STORY_WINDOW
+from monitor.store.articles import STORY_DEFAULTS
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -31,7 +31,7 @@ class Services:
     pages: Pages  # what the page stage fetches and extracts article pages with
     matcher: Matcher  # swapped whole when the rules are reloaded
     sources: Mapping[str, Source] = field(default_factory=lambda: SOURCES)
-    stories: tuple[float, float] = (STORY_WINDOW, STORY_SIMILARITY)  # window s, similarity
+    stories: tuple[float, float] = STORY_DEFAULTS  # window seconds, similarity
     # Database work runs on these threads, off the event loop: a commit waits on the disk,
     # and fetches and extraction hand-offs must not wait for it. One for SQLite (one writer
     # at a time), a few for PostgreSQL.
