@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,18 @@ class Severity(IntEnum):
     medium = 2
     high = 3
     critical = 4
+
+
+# What a feed offered that was not kept as an article of its own, or was guessed: counted
+# on the feed's row and in /metrics, so nothing is dropped silently.
+TALLIES: Mapping[str, str] = {
+    "skipped": "items left out: no identity, a broken link, past the item limit",
+    "merged": "items that were an article already stored from another feed",
+    "republished": "items republished under a new guid with the same content",
+    "revised": "items whose title or text changed: stored as a new revision",
+    "charset_guessed": "polls whose charset was guessed (nothing declared fitted)",
+    "links_unresolved": "aggregator links that did not lead to the publisher's page",
+}
 
 
 @dataclass(frozen=True)
@@ -53,13 +66,21 @@ class FeedRef:
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One item of a parsed feed."""
+    """One item of a parsed feed. ``guid`` is its identity within its feed: the feed's own
+    guid, else its link (fragment included), else its title and date."""
 
     guid: str
     link: str | None
     title: str
     summary: str
     published: datetime | None
+    link_note: str | None = None  # why the link is not the publisher's own (an aggregator)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the feed says of the item, hashed: a change is a new revision."""
+        content = f"{self.title}\n{self.summary}".encode("utf-8", "replace")
+        return hashlib.sha256(content).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,9 @@ class Article:
     text_note: str | None  # why the page text was not used, when it was not
     published: datetime | None
     signature: tuple[int, ...] | None = None  # MinHash, for grouping one story's copies
+    entry_hash: str | None = None  # FeedEntry.fingerprint: what the feed said of it
+    revises: int | None = None  # the stored article this is a new revision of
+    revision: int = 1
 
 
 @dataclass(frozen=True)
@@ -136,3 +160,4 @@ class Alert:
     story_id: int | None = None
     first_headline: str | None = None  # set when another outlet's copy was alerted first
     targets_done: frozenset[str] = frozenset()  # keys of the channel's URLs that have it
+    revision: int = 1  # the article's revision the rule first matched: above 1, an update

@@ -31,7 +31,7 @@ def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | N
         tree = load_html(html)
         if tree is None:
             return None
-        title = extract_title(tree) or ""
+        title = page_title(tree)
         doc = trafilatura.bare_extraction(
             tree, url=url, with_metadata=False, include_comments=False, include_tables=True
         )
@@ -41,6 +41,28 @@ def extract_page(html: bytes | str, url: str | None = None) -> ExtractedPage | N
     if not text:
         return None
     return ExtractedPage(title=title.strip(), text=text)
+
+
+_SITE_SUFFIX = re.compile(r"\s+[|\u2013\u2014-]\s+[^|\u2013\u2014-]{1,60}$")
+
+
+def page_title(tree: lxml.html.HtmlElement) -> str:
+    """The headline: the page's own og:title or twitter:title, else trafilatura's pick when
+    it reads like one (a lone widget heading such as "Share" or "Ask me" is an <h1> too),
+    else the <title> without the site's name."""
+    for xpath in (
+        '//meta[@property="og:title"]/@content',
+        '//meta[@name="twitter:title"]/@content',
+    ):
+        found = [str(v).strip() for v in tree.xpath(xpath) if str(v).strip()]
+        if found:
+            return found[0]
+    picked = (extract_title(tree) or "").strip()
+    if len(picked.split()) >= 3:
+        return picked
+    element = tree.find(".//title")
+    own = _SITE_SUFFIX.sub("", (element.text_content() if element is not None else "").strip())
+    return own if len(own.split()) > len(picked.split()) else picked
 
 
 def fragment_text(fragment: str) -> str:

@@ -19,6 +19,13 @@ ITEMS = Counter("monitor_feed_items", "Items read from feeds.", registry=REGISTR
 NEW_ARTICLES = Counter(
     "monitor_new_articles", "Articles stored for the first time.", registry=REGISTRY
 )
+TALLIED = Counter(
+    "monitor_feed_tallies",
+    "What feeds offered that was not kept as an article of its own, or was guessed, by kind: "
+    "skipped, merged, republished, revised, charset_guessed, links_unresolved.",
+    ["kind"],
+    registry=REGISTRY,
+)
 EXTRACTION_FAILURES = Counter(
     "monitor_extraction_failures",
     "Article pages whose text could not be had (the feed text was used).",

@@ -17,7 +17,7 @@ def test_upgrade_creates_every_table_and_is_repeatable(engine) -> None:  # type:
     names = set(inspect(engine).get_table_names())
     assert {"feeds", "articles", "hits", "deliveries", "alembic_version"} <= names
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
 
 
 def test_sqlite_runs_in_wal_mode_with_busy_timeout_journals_in_memory_and_a_larger_cache(
@@ -142,3 +142,54 @@ def test_processes_upgrading_an_empty_database_together_take_turns(postgres_url:
     )
     assert current(engine) == head()
     engine.dispose()
+
+
+def test_a_database_of_the_previous_schema_is_upgraded_in_place_and_nothing_realerts(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Articles stored before 0011 (their url_hash the canonical URL's, no fingerprints)
+    are kept whole; their feeds read again, nothing is stored twice or alerted again."""
+    from monitor.feeds.urls import url_hash
+    from tests.servers import http_server
+    from tests.site import news_site
+    from tests.test_cli import monitor, service_env
+
+    with news_site() as site, http_server() as hook:
+        env = service_env(
+            site.feeds_yaml(tmp_path / "f.yaml", broken=False), database_url, hook.port
+        )
+        assert monitor("run", "--once", env=env).returncode == 0
+        sent = hook.posted_json()
+        engine = make_engine(database_url)
+        with engine.begin() as conn:
+            downgrade(conn, "0010")
+            stored = conn.execute(text("SELECT id, canonical_url FROM articles")).all()
+            for article_id, canonical in stored:  # as the code of 0010 wrote it
+                conn.execute(
+                    text("UPDATE articles SET url_hash = :h WHERE id = :i"),
+                    {"h": url_hash(canonical), "i": article_id},
+                )
+            # the feeds are read again, not answered 304 or skipped as unchanged
+            conn.execute(
+                text(
+                    "UPDATE feeds SET etag = NULL, last_modified = NULL, "
+                    "content_hash = NULL, next_check_at = NULL"
+                )
+            )
+            before = conn.execute(text("SELECT id, guid, title, text FROM articles")).all()
+        again = monitor("run", "--once", env=env)
+        assert again.returncode == 0, again.stderr
+        assert hook.posted_json() == sent  # nothing alerted again
+    with engine.connect() as conn:
+        after = conn.execute(text("SELECT id, guid, title, text FROM articles")).all()
+        upgraded = conn.execute(
+            text("SELECT entry_hash, revision, link_hash, url_hash FROM articles")
+        ).all()
+        assert conn.execute(text("SELECT count(*) FROM article_revisions")).scalar() == 0
+    engine.dispose()
+    assert sorted(after) == sorted(before) and len(before) >= 5
+    assert "0 new articles, 0 hits" in again.stderr
+    assert all(revision == 1 for _, revision, _, _ in upgraded)
+    web = [(link, key) for _, _, link, key in upgraded if link is not None]
+    assert web and all(link == key for link, key in web)  # the old canonical-URL hashes
+    assert all(entry is not None for entry, _, link, _ in upgraded if link)  # now known

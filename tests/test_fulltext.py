@@ -168,8 +168,15 @@ def test_migration_0006_downgrades_and_rebuilds_the_index_for_stored_articles(
         feed_id = wire(s)
     with engine.begin() as conn:
         downgrade(conn, "0005")
-    with sessions.begin() as s:
-        [stored] = store(s, [Document("Ёлка у границы", "Армия.")], feed_id)
+        stored = conn.execute(  # as the code of that schema stored it
+            text(
+                "INSERT INTO articles (feed_id, guid, url, canonical_url, url_hash, title, "
+                "text, text_source, fetched_at) VALUES (:f, 'g0', 'https://wire.example/a', "
+                "'https://wire.example/a', 'h0', 'Ёлка у границы', 'Армия.', 'page', "
+                ":now) RETURNING id"
+            ),
+            {"f": feed_id, "now": datetime.now(UTC).replace(tzinfo=None)},
+        ).scalar_one()
     upgrade(engine)
     with sessions.begin() as s:
         assert find(s, Word("елка")) == {stored}  # indexed by the upgrade, not by a trigger

@@ -18,8 +18,8 @@ from tests.hostile import GOOD, HOSTILE, hostile_web
 from tests.servers import http_server
 
 EXPECTED_ERRORS = {
-    "HTML instead of feed": "not an RSS or Atom feed",
-    "Empty body": "not an RSS or Atom feed",
+    "HTML instead of feed": "not an RSS, Atom or JSON feed",
+    "Empty body": "not an RSS, Atom or JSON feed",
     "Not found": "HTTP 404",
     "Gone": "HTTP 410",
     "Server error": "HTTP 500",

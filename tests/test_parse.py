@@ -54,13 +54,14 @@ def test_scripts_styles_and_markup_never_reach_the_entry_text() -> None:
     assert entry.summary.startswith("Troops moved")
 
 
-def test_items_without_link_or_guid_are_counted_and_skipped() -> None:
+def test_items_without_guid_link_or_title_are_counted_and_skipped() -> None:
     body = (
-        b'<rss version="2.0"><channel><title>t</title><item><title>no link</title></item>'
-        b"<item><title>ok</title><link>http://e.org/x</link></item></channel></rss>"
+        b'<rss version="2.0"><channel><title>t</title><item><description>x</description>'
+        b"</item><item><title>ok</title><link>http://e.org/x</link></item></channel></rss>"
     )
     feed = parse_feed(body, "http://e.org/rss")
     assert feed.skipped == 1 and len(feed.entries) == 1
+    assert feed.tallies["skipped"] == 1
 
 
 def test_malformed_feed_keeps_what_it_could_read() -> None:
@@ -75,7 +76,7 @@ def test_malformed_feed_keeps_what_it_could_read() -> None:
 
 @pytest.mark.parametrize("body", [b"", b"<html><body><p>Not a feed</p></body></html>", b"\x00\xff"])
 def test_not_a_feed_is_a_parse_error(body: bytes) -> None:
-    with pytest.raises(ParseError, match=r"http://e\.org/rss: not an RSS or Atom feed"):
+    with pytest.raises(ParseError, match=r"http://e\.org/rss: not an RSS, Atom or JSON feed"):
         parse_feed(body, "http://e.org/rss")
 
 
@@ -95,3 +96,83 @@ def test_bounds_and_poison_items_are_left_out_and_counted() -> None:
     assert by_title["Script"].link is None and by_title["Script"].guid == "urn:script"
     assert by_title["Surrogate \ufffd here"[:20]].link == "http://e.org/s"
     assert feed.skipped == 1 and "1 with a broken link" in (feed.problem or "")
+
+
+def test_json_feed_items_read_like_rss() -> None:
+    import json
+
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J",
+        "items": [
+            {
+                "id": 7,
+                "url": "/live#post-1",
+                "title": "Колона техніки <b>рухається</b>",
+                "content_html": "<p>Понад 40 одиниць техніки</p>",
+                "date_published": "2024-06-22T10:00:00+03:00",
+            },
+            {"id": "b", "external_url": "https://other.org/x", "content_text": "plain"},
+        ],
+    }
+    body = json.dumps(document, ensure_ascii=False).encode()
+    feed = parse_feed(body, "http://e.org/feed.json", "application/feed+json")
+    first, second = feed.entries
+    assert (first.guid, first.link) == ("7", "http://e.org/live#post-1")
+    assert first.title == "Колона техніки рухається"
+    assert first.summary == "Понад 40 одиниць техніки"
+    assert first.published is not None and first.published.hour == 7
+    assert (second.link, second.summary) == ("https://other.org/x", "plain")
+
+
+def test_json_that_is_no_json_feed_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match=r"http://e\.org/x\.json: JSON without a JSON Feed"):
+        parse_feed(b'{"items": []}', "http://e.org/x.json", "application/json")
+
+
+def test_items_identified_by_guid_then_link_with_fragment_then_title_and_date() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><title>a</title><link>http://e.org/live#post-1</link></item>"
+        b"<item><title>b</title><link>http://e.org/live#post-2</link></item>"
+        b"<item><title>Only a title</title><pubDate>Sat, 22 Jun 2024 10:00:00 GMT</pubDate></item>"
+        b"<item><title>Only a title</title><pubDate>Sat, 22 Jun 2024 11:00:00 GMT</pubDate></item>"
+        b"</channel></rss>"
+    )
+    guids = [e.guid for e in parse_feed(body, "http://e.org/rss").entries]
+    assert guids[:2] == ["http://e.org/live#post-1", "http://e.org/live#post-2"]
+    assert guids[2].startswith("title:") and guids[3].startswith("title:")
+    assert len(set(guids)) == 4
+
+
+def test_a_media_title_is_the_title_when_there_is_no_other() -> None:
+    body = (
+        b'<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t'
+        b"</title><item><media:title>Drone footage of the column</media:title>"
+        b"<link>http://e.org/v/1</link></item></channel></rss>"
+    )
+    [entry] = parse_feed(body, "http://e.org/rss").entries
+    assert entry.title == "Drone footage of the column"
+
+
+def test_google_news_links_become_the_publishers_and_unresolved_ones_say_why() -> None:
+    from tests.test_links import google_id
+
+    resolved = f"https://news.google.com/rss/articles/{google_id('https://e.org/a')}?oc=5"
+    opaque = "https://news.google.com/rss/articles/CBMiAU_yqLOpaque?oc=5"
+    body = rss("G", [Item("Resolved", resolved, "x"), Item("Opaque", opaque, "y")])
+    feed = parse_feed(body, "https://news.google.com/rss/search?q=x")
+    first, second = feed.entries
+    assert first.link == "https://e.org/a" and first.link_note is None
+    assert second.link == opaque and second.link_note
+
+
+def test_a_cyrillic_feed_with_its_charset_only_in_the_header_is_read() -> None:
+    body = rss("Р", [Item("Войска переброшены", "http://e.org/1", "Колонна")])
+    body = body.decode().replace('encoding="utf-8"', "").encode("cp1251")
+    feed = parse_feed(body, "http://e.org/rss", "text/xml; charset=windows-1251")
+    assert feed.entries[0].title == "Войска переброшены" and feed.problem is None
+    guessed = parse_feed(body.replace(b"windows-1251", b""), "http://e.org/rss")
+    assert guessed.entries[0].summary == "Колонна"
+    assert guessed.tallies["charset_guessed"] == 1
+    assert guessed.problem and "charset guessed: cp1251" in guessed.problem

@@ -46,3 +46,15 @@ def test_digests_never_make_a_link_of_a_non_http_url() -> None:
         body = render_digest("desk", groups, target).body  # type: ignore[arg-type]
         assert "javascript:" not in body, target
         assert "https://wire.example/a" in body, target
+
+
+def test_an_alert_on_a_revised_article_says_it_is_an_update_in_every_form() -> None:
+    from dataclasses import replace
+
+    updated = replace(ALERT, revision=3)
+    assert render(updated).title == "[high] Troop movements: update: Belarus moves brigades"
+    said = "Update: the outlet revised this article (revision 3)"
+    for target in ("txt", "md", "html"):
+        unescaped = render(updated, target).body.replace("\\", "")  # type: ignore[arg-type]
+        assert said in unescaped  # Markdown escapes its punctuation
+        assert "revised" not in render(ALERT, target).body  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory
-from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow
+from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow, SightingRow
 from tests.conftest import _truncate, query_plan
 
 
@@ -54,18 +54,21 @@ def test_sync_feeds_adds_updates_and_deactivates(engine) -> None:  # type: ignor
 def test_article_hits_and_deliveries_are_stored_once(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
     with sessions.begin() as s:
-        [feed] = repo.sync_feeds(s, feeds("a"))
+        [feed, other] = repo.sync_feeds(s, feeds("a", "b"))
     with sessions.begin() as s:
         assert repo.store_article(s, article(feed.id, 1), [HIT]) is not None
-    with sessions.begin() as s:  # same guid again, and same story under a tracking link
+    with sessions.begin() as s:  # same guid again; the same URL reached from another feed
         assert repo.store_article(s, article(feed.id, 1), [HIT]) is None
-        dup = article(feed.id, 2, url="https://e.org/story/1")
-        dup = Article(**{**dup.__dict__, "canonical_url": "https://e.org/story/1"})
-        assert repo.store_article(s, dup, [HIT]) is None
+        elsewhere = article(other.id, 2, url="https://e.org/story/1")
+        assert repo.store_article(s, elsewhere, [HIT]) is None
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(ArticleRow)) == 1
         assert s.scalar(select(func.count()).select_from(HitRow)) == 1
         assert sorted(s.scalars(select(DeliveryRow.channel))) == ["desk", "email"]
+        [(feed_id, guid, reason)] = s.execute(
+            select(SightingRow.feed_id, SightingRow.guid, SightingRow.reason)
+        ).all()
+        assert (feed_id, guid, reason) == (other.id, "g2", "merged")
 
 
 def test_an_article_starting_its_own_story_is_written_once_on_postgresql(
@@ -204,24 +207,6 @@ def test_first_of_story_look_ups_read_the_story_index(engine: Engine) -> None:
     assert copies == {f"Title {n}": f"Title {n - 100}" for n in range(100, 140)}
     assert any("ix_deliveries_story" in step for step in steps), steps
     assert not any("status_due" in step for step in steps), steps
-
-
-def test_unknown_entries_by_guid_or_url(engine) -> None:  # type: ignore[no-untyped-def]
-    sessions = session_factory(engine)
-    with sessions.begin() as s:
-        [feed] = repo.sync_feeds(s, feeds("a"))
-        repo.store_article(s, article(feed.id, 1), [])
-    with sessions() as s:
-        fresh = repo.unknown_entries(
-            s,
-            feed.id,
-            [
-                ("g1", "https://e.org/other"),  # known guid
-                ("g9", "https://e.org/story/1?utm_source=rss"),  # known URL
-                ("g2", "https://e.org/story/2"),  # new
-            ],
-        )
-    assert fresh == {"g2"}
 
 
 def test_claimed_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <guid isPermaLink="false">g1</guid><pubDate>Sat, 21 Nov 2026 10:00:00 GMT</pubDate></item>
 <item><title>Library news</title><link>http://127.0.0.1/a/2</link>
 <guid isPermaLink="false">g2</guid></item>
-<item><title>No link, no guid</title></item>
+<item><description>No title, link or guid</description></item>
 </channel></rss>"""
 
 
@@ -58,7 +58,7 @@ def test_rss_reads_entries_and_what_to_keep_for_next_time(server: HTTPServer) ->
     polled = poll(server, feed_at(server.url("/rss")))
     assert polled.status == 200 and polled.changed and polled.note is None
     assert [e.guid for e in polled.entries] == ["g1", "g2"]
-    assert polled.skipped == 1  # the item with neither link nor guid
+    assert polled.skipped == 1  # the item with no title, link nor guid
     assert polled.etag == '"v1"' and polled.content_hash and polled.moved_to is None
 
 

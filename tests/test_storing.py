@@ -28,9 +28,14 @@ class MatchedThenStored:
     matcher: Matcher
     storing: Storing
 
-    def polls(self, batch: list[list[Article]]) -> list[Stored]:
+    def polls(self, batch: list[list[Article]]) -> list[tuple[int, int] | Exception]:
+        """Each poll's (new, hits), or why it failed."""
         matched = [[(a, self.matcher.match(a.document)) for a in poll] for poll in batch]
-        return self.storing.polls(matched)
+        return [_pair(stored) for stored in self.storing.polls(matched)]
+
+
+def _pair(stored: Stored) -> tuple[int, int] | Exception:
+    return stored if isinstance(stored, Exception) else (stored.new, stored.hits)
 
 
 def storing(engine: Engine, tmp_path: Path) -> MatchedThenStored:

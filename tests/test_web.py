@@ -222,3 +222,33 @@ def test_readyz_and_metrics(client: TestClient, engine: Engine) -> None:
     depth = re.search(r"^monitor_outbox_depth (\S+)$", metrics, re.M)
     assert depth and float(depth.group(1)) >= 1
     assert "monitor_oldest_undelivered_seconds" in metrics
+
+
+def test_an_articles_page_lists_its_revisions_and_where_else_it_was_seen(
+    client: TestClient, engine: Engine
+) -> None:
+    from dataclasses import replace
+
+    article_id = seed(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        wire, other = sorted(
+            repo.sync_feeds(
+                s,
+                [
+                    FeedConfig(url="https://wire.example/rss", name="Wire"),
+                    FeedConfig(url="https://other.example/rss", name="Other <b>outlet</b>"),
+                ],
+            ),
+            key=lambda f: f.name != "Wire",
+        )
+        doc = Document("Correction: troops moved to Brest", TEXT, "en", feed="Wire")
+        url = "https://wire.example/a/1"
+        revised = Article(wire.id, "g1", url, url, doc, "page", None, None)
+        repo.store_group(s, [(replace(revised, revises=article_id, revision=2), [])])
+        elsewhere = Article(other.id, "o1", url + "?utm_source=x", url, doc, "page", None, None)
+        assert repo.store_article(s, elsewhere, []) is None
+    page = signed_in(client).get(f"/articles/{article_id}").text
+    assert "Revised: this is revision 2" in page
+    assert "revision 1: Troops &lt;script&gt;alert(1)&lt;/script&gt; moved" in page
+    assert "Other &lt;b&gt;outlet&lt;/b&gt;" in page and "merged" in page

@@ -133,6 +133,9 @@ def feeds_health(ctx: click.Context) -> None:
             click.echo(f"{'':28} moved permanently to {s.fetch_url}")
         if s.last_warning and not s.last_error:
             click.echo(f"{'':28} read despite: {s.last_warning}")
+        if s.tallies:
+            told = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in s.tallies.items())
+            click.echo(f"{'':28} counted: {told}")
         if s.disabled_reason or s.last_error:
             click.echo(
                 f"{'':28} {'disabled: ' if s.disabled_reason else 'last error: '}"

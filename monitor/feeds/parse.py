@@ -1,19 +1,33 @@
-"""Feed bytes -> entries. feedparser only ever gets bytes we fetched, never a URL."""
+"""Feed bytes -> entries. The bytes are decoded first (``charset``: HTTP charset, BOM, XML
+declaration, detection), then read: JSON Feed by fastfeedparser, RSS and Atom by feedparser,
+which keeps the text of a broken document that stricter parsers drop. Either only ever gets
+bytes we fetched, never a URL.
+
+An item's identity within its feed is its guid, else its link with the fragment (a live
+blog's ``#post-2`` is its own item), else its title and date; aggregator links are resolved
+to the publisher's URL where they carry it (``links``)."""
 
 from __future__ import annotations
 
 import calendar
+import hashlib
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+import fastfeedparser
 import feedparser
 
 from monitor.entities import FeedEntry
 from monitor.errors import ParseError
 from monitor.extract import fragment_text
+from monitor.feeds import charset, dates, links
+
+dates.register()
 
 MAX_ITEMS = 1000  # entries read per poll; a feed offering more has the rest skipped, counted
 MAX_TITLE = 1000  # characters of a title kept
@@ -24,8 +38,10 @@ MAX_LINK = 8000  # characters of a link; a longer one is no link a browser would
 @dataclass(frozen=True)
 class ParsedFeed:
     entries: tuple[FeedEntry, ...]
-    skipped: int  # items left out: no link nor guid, a broken link, past MAX_ITEMS
+    skipped: int  # items left out: no identity, a broken link, past MAX_ITEMS
     problem: str | None  # what was wrong with a feed that could still be read
+    # What was kept less than offered, or guessed, by kind: the feed's health counts them.
+    tallies: Mapping[str, int] = field(default_factory=dict)
 
 
 # A numeric character reference to a lone surrogate or past U+10FFFF makes the XML parser
@@ -47,29 +63,92 @@ def _neutralised(match: re.Match[bytes]) -> bytes:
 _PARSE_OPTIONS: dict[str, Any] = {"sanitize_html": False, "resolve_relative_uris": False}
 
 
-def parse_feed(content: bytes, base_url: str) -> ParsedFeed:
-    content = _BAD_REFERENCE.sub(_neutralised, content) if b"&#" in content else content
-    try:
-        parsed = feedparser.parse(
-            content, response_headers={"content-location": base_url}, **_PARSE_OPTIONS
-        )
-    except Exception as exc:
-        raise ParseError(f"{base_url}: feedparser failed: {type(exc).__name__}: {exc}") from exc
-    problem = _problem(parsed)
-    if not parsed.get("version") and not parsed.entries:
-        raise ParseError(f"{base_url}: not an RSS or Atom feed ({problem or 'no entries'})")
+def parse_feed(content: bytes, base_url: str, content_type: str = "") -> ParsedFeed:
+    decoded = charset.decode(content, content_type)
+    if _is_json(decoded.text, content_type):
+        raws, problem = _json_items(decoded.text, base_url), None
+    else:
+        raws, problem = _xml_items(decoded.text, base_url)
     entries: list[FeedEntry] = []
     reasons: dict[str, int] = {}
-    if len(parsed.entries) > MAX_ITEMS:
-        reasons[f"past the first {MAX_ITEMS}"] = len(parsed.entries) - MAX_ITEMS
-    for raw in parsed.entries[:MAX_ITEMS]:
+    if len(raws) > MAX_ITEMS:
+        reasons[f"past the first {MAX_ITEMS}"] = len(raws) - MAX_ITEMS
+    for raw in raws[:MAX_ITEMS]:
         entry = _entry(raw)
         if isinstance(entry, str):
             reasons[entry] = reasons.get(entry, 0) + 1
         else:
             entries.append(entry)
     skipped = sum(reasons.values())
-    return ParsedFeed(tuple(entries), skipped, _with_skips(problem, reasons))
+    tallies = {"skipped": skipped, "charset_guessed": int(decoded.guessed)}
+    notes = "; ".join(n for n in (decoded.note, problem) if n) or None
+    return ParsedFeed(tuple(entries), skipped, _with_skips(notes, reasons), tallies)
+
+
+def _is_json(text: str, content_type: str) -> bool:
+    kind = content_type.split(";")[0].strip().lower()
+    return kind in {"application/feed+json", "application/json"} or text.lstrip()[:1] == "{"
+
+
+def _json_items(text: str, base_url: str) -> list[dict[str, Any]]:
+    """JSON Feed 1.0 and 1.1 items in the shape ``_entry`` reads."""
+    try:
+        document = json.loads(text)
+        version = str(document.get("version", "")) if isinstance(document, dict) else ""
+    except ValueError as exc:
+        raise ParseError(f"{base_url}: not a JSON Feed: {exc}") from exc
+    if not version.startswith("https://jsonfeed.org/version/"):
+        raise ParseError(f"{base_url}: JSON without a JSON Feed version: not a feed")
+    try:
+        parsed = fastfeedparser.parse(text.encode("utf-8"))
+    except Exception as exc:
+        raise ParseError(f"{base_url}: JSON Feed not readable: {exc}") from exc
+    return [_json_item(raw, base_url) for raw in parsed.entries]
+
+
+def _json_item(raw: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+    related = [x.get("href", "") for x in raw.get("links") or () if x.get("rel") == "related"]
+    link = raw.get("link") or (related[0] if related else "")
+    when = raw.get("published") or raw.get("updated")
+    return {
+        "id": "" if raw.get("id") is None else str(raw["id"]),
+        "link": urljoin(base_url, str(link)) if link else "",
+        "title": str(raw.get("title") or ""),
+        "content": raw.get("content") or [],
+        "summary": str(raw.get("description") or ""),
+        "when": _iso(str(when)) if when else None,
+    }
+
+
+def _iso(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _xml_items(text: str, base_url: str) -> tuple[list[Any], str | None]:
+    content = _as_utf8(text)
+    content = _BAD_REFERENCE.sub(_neutralised, content) if b"&#" in content else content
+    headers = {"content-location": base_url, "content-type": "application/xml; charset=utf-8"}
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, **_PARSE_OPTIONS)
+    except Exception as exc:
+        raise ParseError(f"{base_url}: feedparser failed: {type(exc).__name__}: {exc}") from exc
+    problem = _problem(parsed)
+    if not parsed.get("version") and not parsed.entries:
+        raise ParseError(f"{base_url}: not an RSS, Atom or JSON feed ({problem or 'no entries'})")
+    return list(parsed.entries), problem
+
+
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}?\?>")
+
+
+def _as_utf8(text: str) -> bytes:
+    """Decoded text back to bytes feedparser reads as they are: UTF-8, declared so."""
+    text = _DECLARATION.sub('<?xml version="1.0" encoding="utf-8"?>', text, count=1)
+    return text.encode("utf-8", "replace")
 
 
 def _with_skips(problem: str | None, reasons: dict[str, int]) -> str | None:
@@ -93,27 +172,40 @@ def _problem(parsed: Any) -> str | None:
     return str(error) or type(error).__name__
 
 
-NO_IDENTITY = "with neither link nor guid"
+NO_IDENTITY = "with no guid, link or title"
 
 
 def _entry(raw: Any) -> FeedEntry | str:
     """One item, or why it cannot be one (it is left out and counted, never fatal)."""
     given = (raw.get("link") or "").strip()
-    link = _link(given)
+    resolved = links.resolve(given) if given else links.Resolved(given)
+    link = _link(resolved.url)
     if isinstance(link, Broken):
         return link.reason
-    guid = (raw.get("id") or "").strip()[:MAX_LINK] or link or given[:MAX_LINK]
-    if not guid:
-        return NO_IDENTITY
+    title = fragment_text(raw.get("title") or raw.get("media_title") or "").strip()[:MAX_TITLE]
     content = raw.get("content") or []
     body = content[0].get("value", "") if content else raw.get("summary", "")
-    return FeedEntry(
-        guid=guid,
-        link=link,
-        title=fragment_text(raw.get("title", "")).strip()[:MAX_TITLE],
-        summary=fragment_text(body)[:MAX_TEXT],
-        published=_when(raw.get("published_parsed") or raw.get("updated_parsed")),
+    summary = fragment_text(body)[:MAX_TEXT]
+    when = (
+        raw["when"]
+        if "when" in raw
+        else _when(raw.get("published_parsed") or raw.get("updated_parsed"))
     )
+    guid = _identity(raw, link or given[:MAX_LINK], title, when)
+    if not guid:
+        return NO_IDENTITY
+    return FeedEntry(guid, link, title, summary, when, link_note=resolved.unresolved)
+
+
+def _identity(raw: Any, link: str, title: str, when: datetime | None) -> str:
+    """The guid, else the link (its fragment kept), else the title with its date."""
+    guid = str(raw.get("id") or "").strip()[:MAX_LINK]
+    if guid or link:
+        return guid or link
+    if not title:
+        return ""
+    dated = f"{title}\n{when.isoformat() if when else ''}".encode()
+    return "title:" + hashlib.sha256(dated).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

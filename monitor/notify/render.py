@@ -181,6 +181,12 @@ def alert_context(alert: Alert, base_url: str | None) -> dict[str, Any]:
         "rule_name": one_line(alert.rule_name, 100),
         "article_page": f"{base_url.rstrip('/')}/articles/{alert.article_id}" if base_url else None,
         "first_headline": one_line(alert.first_headline or ""),
+        "update": (
+            f"Update: the outlet revised this article (revision {alert.revision}) "
+            "and the rule matched the new text"
+            if alert.revision > 1
+            else None
+        ),
         "evidence": [
             {
                 "term": one_line(e.term, 100),
@@ -197,7 +203,8 @@ def title_of(alert: Alert, followup: bool = False) -> str:
     headline = one_line(alert.headline) or "(no headline)"
     if followup:
         return f"[{alert.severity.name}] also reported by {one_line(alert.source, 80)}: {headline}"
-    return f"[{alert.severity.name}] {one_line(alert.rule_name, 100)}: {headline}"
+    update = "update: " if alert.revision > 1 else ""
+    return f"[{alert.severity.name}] {one_line(alert.rule_name, 100)}: {update}{headline}"
 
 
 def render(

@@ -63,6 +63,9 @@ class ChannelSettings(BaseModel):
     quiet_hours: QuietHours | None = None
     rate_limit: int = Field(default=DEFAULT_RATE_LIMIT, ge=0, description="0: no limit")
     also_reported: Literal["digest", "followup", "off"] = "digest"
+    corrections: bool = Field(
+        default=False, description="a follow-up when an article it was alerted of is revised"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -32,6 +32,7 @@ class Services:
     matcher: Matcher  # swapped whole when the rules are reloaded
     sources: Mapping[str, Source] = field(default_factory=lambda: SOURCES)
     stories: tuple[float, float] = STORY_DEFAULTS  # window seconds, similarity
+    corrections: frozenset[str] = frozenset()  # channels sent a follow-up on a revision
     # Database work runs on these threads, off the event loop: a commit waits on the disk,
     # and fetches and extraction hand-offs must not wait for it. One for SQLite (one writer
     # at a time), a few for PostgreSQL.
@@ -53,7 +54,9 @@ class Services:
             lambda batch: self.in_db(write_outcomes, self.sessions, down_after, batch)
         )
         self.stores = Batcher(
-            lambda batch: self.in_db(Storing(self.sessions, self.stories).polls, batch),
+            lambda batch: self.in_db(
+                Storing(self.sessions, self.stories, self.corrections).polls, batch
+            ),
             STORE_GROUP_LIMIT,
         )
 
@@ -71,9 +74,7 @@ class Services:
         self.db_thread.shutdown(wait=True)
 
 
-def gather_limited(
-    limit: int, jobs: Sequence[Callable[[], Awaitable[T]]]
-) -> Awaitable[list[T]]:
+def gather_limited(limit: int, jobs: Sequence[Callable[[], Awaitable[T]]]) -> Awaitable[list[T]]:
     """Run the jobs with at most ``limit`` at a time; results in order."""
     slots = asyncio.Semaphore(limit)
 

@@ -16,17 +16,18 @@ import inspect
 import itertools
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
-from monitor.entities import FeedEntry, FeedRef
+from monitor.entities import FeedRef
 from monitor.errors import StageError
 from monitor.feeds import schedule
 from monitor.pipeline.context import Services, gather_limited
 from monitor.pipeline.stages import STAGES, Draft, Stage, draft
+from monitor.pipeline.storing import PollStored
 from monitor.sources import SourcePoll
 from monitor.store import repository as repo
 
@@ -45,6 +46,7 @@ class PollReport:
     error: str | None = None
     note: str | None = None  # not modified, unchanged, read despite..., disabled
     seconds: float = 0.0
+    tallies: Mapping[str, int] = field(default_factory=dict)  # entities.TALLIES, this poll
 
 
 async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
@@ -52,18 +54,21 @@ async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
     started = time.monotonic()
     try:
         polled = await svc.sources[feed.kind].poll(feed, svc.net)
-        fresh = await svc.in_db(new_entries, svc.sessions, feed, polled) if polled.changed else []
-        drafts = await run_stages(svc, STAGES, [draft(feed, entry) for entry in fresh])
-        new, hits = await store(svc, drafts)
-        await record(svc, feed, outcome(svc, feed, polled))
+        sorted_ = await svc.in_db(triage, svc.sessions, feed, polled)
+        drafts = await run_stages(svc, STAGES, drafts_of(feed, sorted_))
+        stored = await store(svc, drafts)
+        unresolved = {"links_unresolved": sum(d.unresolved for d in drafts)}
+        tallies = _added(polled.tallies, sorted_.tallies(), stored.tallies, unresolved)
+        await record(svc, feed, outcome(svc, feed, polled, tallies))
         report = PollReport(
             feed.name,
             status=polled.status,
             items=len(polled.entries),
-            new=new,
-            hits=hits,
+            new=stored.new,
+            hits=stored.hits,
             skipped=polled.skipped,
             note=f"read despite: {polled.problem}" if polled.problem else polled.note,
+            tallies=tallies,
         )
     except StageError as exc:
         report = await failed(svc, feed, exc)
@@ -73,15 +78,27 @@ async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
     return report
 
 
-def new_entries(
-    sessions: sessionmaker[Session], feed: FeedRef, polled: SourcePoll
-) -> list[FeedEntry]:
-    """The entries not stored yet (by guid for this feed, or by URL)."""
-    with sessions() as session:
-        unknown = repo.unknown_entries(
-            session, feed.id, ((e.guid, e.link or e.guid) for e in polled.entries)
-        )
-    return [e for e in polled.entries if e.guid in unknown]
+def triage(sessions: sessionmaker[Session], feed: FeedRef, polled: SourcePoll) -> repo.Triage:
+    """The entries new to the feed, those that revise a stored article, and those that are
+    an article already stored (recorded where they were seen: ``repo.triage``)."""
+    if not polled.changed or not polled.entries:
+        return repo.Triage()
+    with sessions.begin() as session:
+        return repo.triage(session, feed.id, polled.entries)
+
+
+def drafts_of(feed: FeedRef, sorted_: repo.Triage) -> list[Draft]:
+    revised = [draft(feed, entry, known) for entry, known in sorted_.revised]
+    return [draft(feed, entry) for entry in sorted_.new] + revised
+
+
+def _added(*tallies: Mapping[str, int]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for counts in tallies:
+        for kind, n in counts.items():
+            if n:
+                total[kind] = total.get(kind, 0) + n
+    return total
 
 
 async def run_stages(svc: Services, stages: Sequence[Stage], drafts: list[Draft]) -> list[Draft]:
@@ -115,19 +132,21 @@ def _each(svc: Services, stages: Sequence[Stage], drafts: list[Draft]) -> list[D
     return out
 
 
-async def store(svc: Services, drafts: Sequence[Draft]) -> tuple[int, int]:
-    """(new, hits) of a poll's articles, stored with other polls' (``storing``); a database
+async def store(svc: Services, drafts: Sequence[Draft]) -> PollStored:
+    """What of a poll's articles was stored, with other polls' (``storing``); a database
     error of this poll's fails it."""
     items = [(d.article, list(d.hits)) for d in drafts if d.article is not None]
     if not items:
-        return 0, 0
+        return PollStored()
     stored = await svc.stores.submit(items)
     if isinstance(stored, Exception):
         raise stored
     return stored
 
 
-def outcome(svc: Services, feed: FeedRef, polled: SourcePoll) -> repo.PollOutcome:
+def outcome(
+    svc: Services, feed: FeedRef, polled: SourcePoll, tallies: Mapping[str, int] | None = None
+) -> repo.PollOutcome:
     published = [e.published for e in polled.entries if e.published]
     ceiling = svc.config.fetch.backoff_max
     return repo.PollOutcome(
@@ -141,6 +160,7 @@ def outcome(svc: Services, feed: FeedRef, polled: SourcePoll) -> repo.PollOutcom
         moved_to=polled.moved_to,
         poll_interval=schedule.adaptive_interval(feed, published) if polled.changed else None,
         state=polled.state or None,
+        tallies=tallies,
     )
 
 
@@ -188,6 +208,8 @@ def _count(report: PollReport) -> None:
     metrics.POLLS.labels(outcome=outcome).inc()
     metrics.ITEMS.inc(report.items)
     metrics.NEW_ARTICLES.inc(report.new)
+    for kind, n in report.tallies.items():
+        metrics.TALLIED.labels(kind=kind).inc(n)
 
 
 def _log_poll(report: PollReport) -> None:
@@ -201,6 +223,7 @@ def _log_poll(report: PollReport) -> None:
         "duration": report.seconds,
         "error": report.error,
         "note": report.note,
+        "tallies": dict(report.tallies),
     }
     if report.error:
         failed = (report.feed, report.seconds, report.error)

@@ -9,7 +9,10 @@ plain functions run for all of a poll's articles in one go on the CPU thread.
 
 What a failure means here:
 - the page cannot be fetched, is refused by the SSRF guard, or yields no text in time:
-  the article is matched on the feed's own text and the reason is stored (``text_note``).
+  the article is matched on the feed's own text and the reason is stored (``text_note``);
+- an aggregator's link (Google News) that does not lead to the publisher: the same, and
+  the interstitial's text ("Opening...") is never taken for the article's.
+The link's redirects are followed: the article is stored and alerted under the final URL.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Literal
+from urllib.parse import urlsplit
 
 from monitor import metrics
 from monitor.entities import Article, Document, FeedEntry, FeedRef, Hit
 from monitor.errors import ExtractError, FetchError
 from monitor.feeds.fetch import FetchResult
+from monitor.feeds.links import is_aggregator
 from monitor.feeds.urls import canonical_url
 from monitor.pipeline.context import Services
+from monitor.store.items import Known
 from monitor.stories import signature
 
 log = logging.getLogger(__name__)
@@ -43,23 +49,43 @@ class Draft:
     page: FetchResult | None = None  # the fetched page, until it is extracted
     article: Article | None = None  # what will be stored, once signed
     hits: tuple[Hit, ...] = ()
+    known: Known | None = None  # the stored article this item revises
+    final_url: str | None = None  # where the link's redirects led
+    unresolved: bool = False  # an aggregator's link that never reached the publisher
 
     @property
     def url(self) -> str:
-        return self.entry.link or self.entry.guid
+        return self.final_url or self.entry.link or self.entry.guid
 
 
-def draft(feed: FeedRef, entry: FeedEntry) -> Draft:
-    return Draft(feed, entry, entry.title, entry.summary)
+def draft(feed: FeedRef, entry: FeedEntry, known: Known | None = None) -> Draft:
+    return Draft(feed, entry, entry.title, entry.summary, known=known)
 
 
 async def fetch_page(svc: Services, d: Draft) -> Draft:
-    if not (d.feed.full_text and d.entry.link):
+    """The article's page, and where its link finally led; an aggregator's page that
+    never led to the publisher (Google News' interstitial) is not the article."""
+    if not d.entry.link:
         return d
+    if d.entry.link_note:  # fetching it only ever gives the aggregator's own page
+        return _unresolved(d, "not fetched")
+    if not d.feed.full_text:
+        return d
+    if urlsplit(d.entry.link).fragment:  # a part of a page (a live blog's post): its own
+        return d  # text is the feed's, the page's is every part's
     try:
-        return replace(d, page=await svc.pages.fetch(d.entry.link, d.feed.address))
+        page = await svc.pages.fetch(d.entry.link, d.feed.address)
     except FetchError as exc:
-        return replace(d, text_note=str(exc))
+        return replace(d, text_note=str(exc), unresolved=bool(d.entry.link_note))
+    if is_aggregator(page.url):
+        return _unresolved(d, f"{urlsplit(page.url).hostname} did not lead to the publisher")
+    final = page.url if page.url != d.entry.link else None
+    return replace(d, page=page, final_url=final)
+
+
+def _unresolved(d: Draft, what: str) -> Draft:
+    note = "; ".join(n for n in (d.entry.link_note, what) if n)
+    return replace(d, text_note=f"{note}; feed text used", unresolved=True)
 
 
 async def extract_text(svc: Services, d: Draft) -> Draft:
@@ -97,6 +123,9 @@ def sign(svc: Services, d: Draft) -> Draft:
         text_note=d.text_note,
         published=d.entry.published,
         signature=signature(title, text),
+        entry_hash=d.entry.fingerprint,
+        revises=d.known.article_id if d.known else None,
+        revision=d.known.revision + 1 if d.known else 1,
     )
     return replace(d, title=title, text=text, article=article)
 

@@ -19,7 +19,8 @@ What a failure means, poll by poll, as if each had its own transaction:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,13 +32,25 @@ from monitor.store import repository as repo
 log = logging.getLogger(__name__)
 STORE_GROUP_LIMIT = 5  # polls per transaction: about 50 articles, the write lock held briefly
 Matched = list[tuple[Article, list[Hit]]]
-Stored = tuple[int, int] | Exception  # (new articles, hits) or why the poll stored nothing
+
+
+@dataclass(frozen=True)
+class PollStored:
+    """What of one poll's articles was stored."""
+
+    new: int = 0
+    hits: int = 0
+    tallies: Mapping[str, int] = field(default_factory=dict)  # merged at store time
+
+
+Stored = PollStored | Exception  # or why the poll stored nothing
 
 
 @dataclass(frozen=True)
 class Storing:
     sessions: sessionmaker[Session]
     stories: tuple[float, float]  # (window seconds, similarity) for grouping a story
+    corrections: frozenset[str] = frozenset()  # channels told of an alerted article's revision
 
     def polls(self, batch: list[Matched]) -> list[Stored]:
         """Store each poll's matched articles; one result per poll, in order."""
@@ -54,26 +67,30 @@ class Storing:
         for poll in batch:
             ids.append(flat[start : start + len(poll)])
             start += len(poll)
-        return [_counted(poll, stored) for poll, stored in zip(batch, ids, strict=True)]
+        return [_counted(stored) for stored in ids]
 
-    def _many(self, session: Session, items: Matched) -> list[int | None]:
-        return repo.store_articles(session, items, self.stories)
+    def _many(self, session: Session, items: Matched) -> list[repo.StoredItem]:
+        return repo.store_group(session, items, self.stories, self.corrections)
 
-    def _alone(self, item: tuple[Article, list[Hit]]) -> int | None:
+    def _alone(self, item: tuple[Article, list[Hit]]) -> repo.StoredItem:
         try:
             with self.sessions.begin() as session:
                 return self._many(session, [item])[0]
         except DataError as exc:
             log.error("article %s not stored, the database refuses it: %s", item[0].url, exc.orig)
-            return None
+            return repo.StoredItem(None)
 
 
-def _counted(poll: Matched, stored: list[int | None]) -> tuple[int, int]:
+def _counted(stored: list[repo.StoredItem]) -> PollStored:
     new = hits = 0
-    for (_, found), article_id in zip(poll, stored, strict=True):
-        if article_id is not None:
-            new += 1
-            hits += len(found)
-            for hit in found:
-                metrics.HITS.labels(rule=hit.rule_id).inc()
-    return new, hits
+    tallies: dict[str, int] = {}
+    for item in stored:
+        if item.merged:
+            tallies[item.merged] = tallies.get(item.merged, 0) + 1
+        if item.article_id is None:
+            continue
+        new += not item.revised
+        hits += len(item.rules)
+        for rule in item.rules:
+            metrics.HITS.labels(rule=rule).inc()
+    return PollStored(new, hits, tallies)

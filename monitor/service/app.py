@@ -139,6 +139,9 @@ async def open_services(config: Config, echo: Echo, *, serve: bool = False) -> A
         pages=Pages(page_client, limiter, guard, fetch, extractor.extract),
         matcher=compile_rules(rules.rules),
         stories=(stories.window, stories.similarity),
+        corrections=frozenset(
+            name for name, channel in sender.settings.channels.items() if channel.corrections
+        ),
         db_threads=db_threads(engine.dialect.name),
     )
     try:

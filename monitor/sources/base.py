@@ -51,6 +51,7 @@ class SourcePoll:
     changed: bool = True
     note: str | None = None  # "not modified", "unchanged"
     skipped: int = 0  # items the source could not turn into entries
+    tallies: Mapping[str, int] = field(default_factory=dict)  # entities.TALLIES, this poll
     problem: str | None = None  # read despite this (a malformed but readable body)
     max_age: float | None = None  # the server asked us not to come back sooner
     moved_to: str | None = None  # a permanent move: fetch here from now on

@@ -1,4 +1,4 @@
-"""RSS and Atom feeds: a conditional GET, the body's hash (for servers that ignore
+"""RSS, Atom and JSON feeds: a conditional GET, the body's hash (for servers that ignore
 conditional requests), feedparser, and a permanent redirect that moves the feed."""
 
 from __future__ import annotations
@@ -45,11 +45,12 @@ class RssSource:
         digest = hashlib.sha256(result.content).hexdigest()
         if digest == feed.content_hash:  # a server that ignores conditional requests
             return replace(kept, changed=False, note="unchanged")
-        parsed = parse_feed(result.content, result.url)
+        parsed = parse_feed(result.content, result.url, result.content_type)
         return replace(
             kept,
             entries=parsed.entries,
             skipped=parsed.skipped,
+            tallies=parsed.tallies,
             problem=parsed.problem,
             content_hash=digest,
         )

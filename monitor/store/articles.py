@@ -3,7 +3,7 @@ transaction), and reading articles back (hits, backtests)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -20,7 +20,7 @@ from monitor.entities import (
     Severity,
     StoredArticle,
 )
-from monitor.feeds.urls import url_hash
+from monitor.store import items as item_db
 from monitor.store import stories as story_db
 from monitor.store.models import (
     ArticleRow,
@@ -29,6 +29,7 @@ from monitor.store.models import (
     HitRow,
     utcnow,
 )
+from monitor.store.revisions import store_revisions
 from monitor.stories import STORY_SIMILARITY, STORY_WINDOW, band_keys, pack
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
@@ -71,23 +72,6 @@ class HitView:
     deliveries: tuple[tuple[str, str], ...]  # (channel, status)
 
 
-def unknown_entries(session: Session, feed_id: int, keys: Iterable[tuple[str, str]]) -> set[str]:
-    """Of (guid, link) pairs, the guids not yet stored for this feed nor under that URL."""
-    pairs = list(keys)
-    guids = [g for g, _ in pairs]
-    hashes = {url_hash(link): g for g, link in pairs}
-    known = set(
-        session.scalars(
-            select(ArticleRow.guid).where(ArticleRow.feed_id == feed_id, ArticleRow.guid.in_(guids))
-        )
-    )
-    for found in session.scalars(
-        select(ArticleRow.url_hash).where(ArticleRow.url_hash.in_(hashes))
-    ):
-        known.add(hashes[found])
-    return {g for g in guids if g not in known}
-
-
 STORY_DEFAULTS = (STORY_WINDOW, STORY_SIMILARITY)
 
 
@@ -106,19 +90,106 @@ def store_articles(
     items: Sequence[tuple[Article, Sequence[Hit]]],
     stories: tuple[float, float] = STORY_DEFAULTS,
 ) -> list[int | None]:
+    """``store_group``'s article ids: each one's id, or None if it was not stored."""
+    return [stored.article_id for stored in store_group(session, items, stories)]
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    article_id: int | None  # None: already stored, or merged into another feed's article
+    rules: tuple[str, ...] = ()  # of the hits stored with it
+    merged: str | None = None  # "merged" or "republished" when it was an article already
+    revised: bool = False
+
+
+def store_group(
+    session: Session,
+    items: Sequence[tuple[Article, Sequence[Hit]]],
+    stories: tuple[float, float] = STORY_DEFAULTS,
+    corrections: Collection[str] = (),
+) -> list[StoredItem]:
     """Store articles with their hits and one pending delivery per channel of each hit
-    (``Hit.channels``, decided when it was matched), in the caller's
-    transaction; each article's id, or None if it was already stored (by guid for its
-    feed, or by canonical URL). ``stories`` is (window seconds, similarity): an article
-    close enough to one stored within the window, or to an earlier one of ``items``, joins
+    (``Hit.channels``, decided when it was matched), in the caller's transaction. An
+    article already stored (by guid for its feed) is not stored again; one whose final
+    URL is another feed's article is recorded as seen there (``items``); a new revision
+    replaces its article's text (``revisions``; ``corrections`` are the channels that
+    get a follow-up). ``stories`` is (window seconds, similarity): an article close
+    enough to one stored within the window, or to an earlier one of ``items``, joins
     that article's story.
 
-    A fixed number of statements for the whole group, each of them Core, built once: per
-    article, executing six statements cost the service more than anything they did, and
-    PostgreSQL parsed, planned and answered each."""
+    A fixed number of statements for the whole group of new articles, each of them Core,
+    built once: per article, executing six statements cost the service more than anything
+    they did, and PostgreSQL parsed, planned and answered each."""
     if not items:
         return []
     conn = session.connection()
+    out: list[StoredItem | None] = [None] * len(items)
+    revised = [i for i, (article, _) in enumerate(items) if article.revises is not None]
+    done = store_revisions(conn, [items[i] for i in revised], _insert_hits, corrections)
+    for i, (article_id, rules) in zip(revised, done, strict=True):
+        out[i] = StoredItem(article_id, rules, revised=True)
+    fresh = [i for i, (article, _) in enumerate(items) if article.revises is None]
+    merged = _merged(conn, [items[i][0] for i in fresh])
+    for i, (_, reason) in merged.items():
+        out[fresh[i]] = StoredItem(None, merged=reason)
+    new = [fresh[i] for i in range(len(fresh)) if i not in merged]
+    twins = _twins([items[i][0] for i in new])  # another feed's copy in this very group
+    kept = [i for n, i in enumerate(new) if n not in twins]
+    for i, stored in zip(kept, _store_new(conn, [items[i] for i in kept], stories), strict=True):
+        out[i] = stored
+    seen = []
+    for n, first in twins.items():
+        article, into = items[new[n]][0], out[new[first]]
+        out[new[n]] = StoredItem(None, merged="merged")
+        if into is not None and into.article_id is not None:
+            sighting = (article.feed_id, article.guid, article.url, into.article_id, "merged")
+            seen.append(item_db.Sighting(*sighting))
+    item_db.record_sightings(conn, seen)
+    return [o if o is not None else StoredItem(None) for o in out]
+
+
+def _twins(articles: Sequence[Article]) -> dict[int, int]:
+    """Articles of a group whose URL an earlier one from another feed has: index -> its."""
+    first: dict[str, int] = {}
+    twins: dict[int, int] = {}
+    for n, article in enumerate(articles):
+        key = item_db.link_hash(article.canonical_url)
+        if key is None:
+            continue
+        earlier = first.setdefault(key, n)
+        if earlier != n and articles[earlier].feed_id != article.feed_id:
+            twins[n] = earlier
+    return twins
+
+
+def _merged(conn: Connection, articles: Sequence[Article]) -> dict[int, tuple[int, str]]:
+    """Of articles new to their feeds, those whose final URL is an article stored from
+    another feed (or from their own, with the same content): recorded as sightings."""
+    stored = item_db.same_links(conn, (a.canonical_url for a in articles))
+    found: dict[int, tuple[int, str]] = {}
+    for i, article in enumerate(articles):
+        hit = item_db.same_article(
+            stored, article.canonical_url, article.feed_id, article.entry_hash
+        )
+        if hit is not None:
+            found[i] = hit
+    item_db.record_sightings(
+        conn,
+        [
+            item_db.Sighting(articles[i].feed_id, articles[i].guid, articles[i].url, *hit)
+            for i, hit in found.items()
+        ],
+    )
+    return found
+
+
+def _store_new(
+    conn: Connection,
+    items: Sequence[tuple[Article, Sequence[Hit]]],
+    stories: tuple[float, float],
+) -> list[StoredItem]:
+    if not items:
+        return []
     window, threshold = stories
     sigs = [article.signature or None for article, _ in items]
     keys = [band_keys(sig) if sig else [] for sig in sigs]
@@ -137,12 +208,15 @@ def store_articles(
         conn.execute(_SET_STORY, moved)
     story_db.store_keys(conn, [(i, k) for i, k in zip(ids, keys, strict=True) if i and k], now)
     stored = [
-        (i, story, hits)
+        (i, story, hits, 1)
         for i, story, (_, hits) in zip(ids, settled, items, strict=True)
         if i is not None
     ]
     _insert_hits(conn, stored)
-    return ids
+    return [
+        StoredItem(i, tuple(h.rule_id for h in hits) if i is not None else ())
+        for i, (_, hits) in zip(ids, items, strict=True)
+    ]
 
 
 def _insert(
@@ -178,7 +252,9 @@ def _values(article: Article, packed: bytes | None) -> dict[str, Any]:
         "guid": article.guid,
         "url": article.url,
         "canonical_url": article.canonical_url,
-        "url_hash": url_hash(article.canonical_url),
+        "url_hash": item_db.item_key(article.feed_id, article.guid),
+        "link_hash": item_db.link_hash(article.canonical_url),
+        "entry_hash": article.entry_hash,
         "title": doc.title,
         "text": doc.text,
         "text_source": article.text_source,
@@ -205,14 +281,16 @@ def _stories(ids: Sequence[int | None], chosen: Sequence[story_db.Story]) -> lis
 
 def _insert_hits(
     conn: Connection,
-    stored: Sequence[tuple[int, int | None, Sequence[Hit]]],
-) -> None:
-    """The hits of stored articles (id, story, hits) and one pending delivery per channel;
-    a delivery carries the story and rule, so that the outbox finds a story's first alert
-    from the deliveries' own index."""
-    owned = [(article, story, hit) for article, story, hits in stored for hit in hits]
+    stored: Sequence[tuple[int, int | None, Sequence[Hit], int]],
+) -> int:
+    """The hits of stored articles (id, story, hits, revision) and one pending delivery per
+    channel; a delivery carries the story and rule, so that the outbox finds a story's
+    first alert from the deliveries' own index. The number of hits stored."""
+    owned = [
+        (article, story, hit, revision) for article, story, hits, revision in stored for hit in hits
+    ]
     if not owned:
-        return
+        return 0
     rows = [
         {
             "article_id": article,
@@ -223,8 +301,9 @@ def _insert_hits(
             "evidence": [
                 {"term": e.term, "field": e.field, "snippet": e.snippet} for e in hit.evidence
             ],
+            "revision": revision,
         }
-        for article, _, hit in owned
+        for article, _, hit, revision in owned
     ]
     ids = {(article, rule): i for i, article, rule in conn.execute(_NEW_HITS, rows)}
     deliveries = [
@@ -236,11 +315,12 @@ def _insert_hits(
             "story_id": story,
             "rule_id": hit.rule_id,
         }
-        for article, story, hit in owned
+        for article, story, hit, _ in owned
         for channel in dict.fromkeys(hit.channels)
     ]
     if deliveries:
         conn.execute(_NEW_DELIVERIES, deliveries)
+    return len(rows)
 
 
 def _evidence(raw: Iterable[dict[str, str]]) -> tuple[Evidence, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from monitor.config import FeedConfig
 from monitor.config.settings import default
 from monitor.entities import (
+    TALLIES,
     FeedRef,
 )
 from monitor.store.models import (
@@ -43,6 +44,7 @@ class FeedStatus:
     poll_interval: float | None = None
     down_since: datetime | None = None
     last_warning: str | None = None
+    tallies: Mapping[str, int] = field(default_factory=dict)  # entities.TALLIES, non-zero
 
 
 def _feed_ref(row: FeedRow) -> FeedRef:
@@ -219,6 +221,7 @@ class PollOutcome:
     poll_interval: float | None = None
     warning: str | None = None  # a malformed feed read anyway: what was wrong
     state: Mapping[str, Any] | None = None  # the source's own state, when it has any
+    tallies: Mapping[str, int] | None = None  # added to the feed's tally_<kind> columns
     started: datetime | None = None  # the next poll is due ``next_in`` after this (else now)
 
 
@@ -343,6 +346,9 @@ def _success(outcome: PollOutcome, now: datetime) -> dict[str, object]:
         values["poll_interval"] = outcome.poll_interval
     if outcome.state:
         values["state"] = dict(outcome.state)
+    for kind, count in (outcome.tallies or {}).items():
+        if count and kind in TALLIES:
+            values[f"{_ADD}tally_{kind}"] = count
     return values
 
 
@@ -368,6 +374,7 @@ def feed_statuses(session: Session) -> list[FeedStatus]:
             poll_interval=r.poll_interval,
             down_since=r.down_since,
             last_warning=r.last_warning,
+            tallies={k: n for k in TALLIES if (n := getattr(r, f"tally_{k}"))},
         )
         for r in session.scalars(select(FeedRow).order_by(FeedRow.name))
     ]

@@ -94,6 +94,14 @@ class FeedRow(Base):
     kind: Mapped[str] = mapped_column(String(20), default="rss", server_default="rss")
     options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the feed offered that was not kept as an article of its own, or was guessed,
+    # counted since it was added (``monitor.entities.TALLIES``; migration 0011).
+    tally_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tally_merged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tally_republished: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tally_revised: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tally_charset_guessed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tally_links_unresolved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ArticleRow(Base):
@@ -102,10 +110,16 @@ class ArticleRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
-    guid: Mapped[str] = mapped_column(Text)
-    url: Mapped[str] = mapped_column(Text)
+    guid: Mapped[str] = mapped_column(Text)  # the item's identity within its feed
+    url: Mapped[str] = mapped_column(Text)  # where the link finally led
     canonical_url: Mapped[str] = mapped_column(Text)
+    # The item's key (feed and guid, hashed; before migration 0011 the canonical URL's).
     url_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The canonical URL's hash, NULL without a web link: the same article from another feed.
+    link_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))  # FeedEntry.fingerprint
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest revision
     title: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     text_source: Mapped[str] = mapped_column(String(10))
@@ -130,6 +144,40 @@ class HitRow(Base):
     score: Mapped[float] = mapped_column(Float)
     evidence: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # >1: update
+
+
+class RevisionRow(Base):
+    """An article's earlier text: a revision replaced by a later one from its feed."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (UniqueConstraint("article_id", "revision", name="uq_article_revisions"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SightingRow(Base):
+    """An article seen again under another feed's item (or its own feed's new guid): that
+    item is this article, matched and alerted once."""
+
+    __tablename__ = "article_sightings"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "guid", name="uq_article_sightings_feed_guid"),
+        Index("ix_article_sightings_article", "article_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    guid: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(20))  # merged | republished
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StoryKeyRow(Base):

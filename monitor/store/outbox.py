@@ -37,6 +37,7 @@ _ALERTS = (
         HitRow.rule_name,
         HitRow.severity,
         HitRow.evidence,
+        HitRow.revision,
         ArticleRow.title,
         FeedRow.name,
         ArticleRow.url,
@@ -67,6 +68,7 @@ def _alert(row: Any, first_headline: str | None = None) -> Alert:
         story_id=row.story_id,
         first_headline=first_headline,
         targets_done=frozenset(row.targets_done or ()),
+        revision=row.revision,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor.entities import Evidence, Severity
 from monitor.store.articles import _evidence
-from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow
+from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow, RevisionRow, SightingRow
 
 PAGE_SIZE = 50
 
@@ -74,6 +74,11 @@ class ArticleView:
     text_note: str | None
     hits: tuple[ArticleHit, ...]
     story: tuple[tuple[int, str, str], ...]  # other articles of the story: (id, title, feed)
+    revision: int = 1
+    updated_at: datetime | None = None
+    # earlier revisions, newest first: (revision, title, when it was replaced)
+    revisions: tuple[tuple[int, str, datetime], ...] = ()
+    seen_in: tuple[tuple[str, str, str], ...] = ()  # other items it is: (feed, url, reason)
 
 
 def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool]:
@@ -162,7 +167,30 @@ def article_view(session: Session, article_id: int) -> ArticleView | None:
             for h in sorted(hits, key=lambda h: -h.severity)
         ),
         tuple((i, t, f) for i, t, f in story),
+        a.revision,
+        a.updated_at,
+        _revisions(session, a.id),
+        _sightings(session, a.id),
     )
+
+
+def _revisions(session: Session, article_id: int) -> tuple[tuple[int, str, datetime], ...]:
+    rows = session.execute(
+        select(RevisionRow.revision, RevisionRow.title, RevisionRow.created_at)
+        .where(RevisionRow.article_id == article_id)
+        .order_by(RevisionRow.revision.desc())
+    )
+    return tuple((n, title, when) for n, title, when in rows)
+
+
+def _sightings(session: Session, article_id: int) -> tuple[tuple[str, str, str], ...]:
+    rows = session.execute(
+        select(FeedRow.name, SightingRow.url, SightingRow.reason)
+        .join(FeedRow, SightingRow.feed_id == FeedRow.id)
+        .where(SightingRow.article_id == article_id)
+        .order_by(SightingRow.seen_at)
+    )
+    return tuple((feed, url, reason) for feed, url, reason in rows)
 
 
 @dataclass(frozen=True)
