@@ -63,6 +63,7 @@ class Outlets:
         lines = ["feeds:"]
         for name, route, full in FEEDS:
             lines.append(f"  - name: {name}\n    url: {self.web.url(route)}\n    interval: 1m")
+            lines.append("    language: en")  # a wrong hint for most: the text decides
             if not full:
                 lines.append("    full_text: false")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

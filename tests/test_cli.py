@@ -113,7 +113,8 @@ def test_broken_config_exits_non_zero_with_location(tmp_path: Path) -> None:
     )
     bad_env = monitor("run", "--once", env={"MONITOR_FETCH_TIMEOUT": "x"})
     assert (
-        bad_env.returncode == 1 and "MONITOR_FETCH_TIMEOUT: 'x' is not a number" in bad_env.stderr
+        bad_env.returncode == 1
+        and "MONITOR_FETCH_TIMEOUT: 'x' is not a duration such as 30s" in bad_env.stderr
     )
 
 
@@ -123,6 +124,7 @@ def test_match_json_reports_both_shipped_rules_on_the_corpus() -> None:
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["input"] for line in lines] == paths
+    assert {line["language"] for line in lines} == {"en"}  # identified, no feed to say it
     for line in lines:
         fired = {h["rule"]: h for h in line["hits"]}
         assert set(RULES) <= set(fired), line["input"]
@@ -138,7 +140,7 @@ def test_match_reads_html_and_stdin(tmp_path: Path) -> None:
     done = monitor("match", str(html), "-", stdin="Library news\n" + " ".join(QUIET_TEXT))
     assert done.returncode == 0, done.stderr
     assert "troop-movements (high, score" in done.stdout
-    assert "-: 'Library news'\n  no rule fires" in done.stdout
+    assert "-: 'Library news' (en)\n  no rule fires" in done.stdout
 
 
 def test_match_names_a_missing_input(tmp_path: Path) -> None:

@@ -39,7 +39,10 @@ def test_channels_come_from_environment_lower_cased_with_several_urls() -> None:
     "env, fragment",
     [
         ({"MONITOR_CHANNEL_DESK": " , "}, "MONITOR_CHANNEL_DESK: empty"),
-        ({"MONITOR_FETCH_TIMEOUT": "soon"}, "MONITOR_FETCH_TIMEOUT: 'soon' is not a number"),
+        (
+            {"MONITOR_FETCH_TIMEOUT": "soon"},
+            "MONITOR_FETCH_TIMEOUT: 'soon' is not a duration such as 30s",
+        ),
         ({"MONITOR_CONCURRENCY": "0"}, "MONITOR_CONCURRENCY: must be greater than 0"),
         ({"MONITOR_LOG_LEVEL": "loud"}, "MONITOR_LOG_LEVEL"),
     ],
@@ -190,3 +193,17 @@ def test_a_channel_url_apprise_cannot_send_to_stops_the_start(tmp_path: Path) ->
         "see `monitor channels test`"
     )
     assert "XXXX" not in str(err.value)  # the URL's secrets are not printed
+
+
+def test_every_duration_setting_takes_the_one_duration_syntax() -> None:
+    from monitor.config.settings import SETTINGS, duration, duration_or_zero
+
+    durations = [s.env for s in SETTINGS if s.parse in (duration, duration_or_zero)]
+    assert "MONITOR_FETCH_TIMEOUT" in durations and len(durations) >= 7
+    for variable in durations:
+        config = Config.from_env({variable: "2m"})
+        setting = next(s for s in SETTINGS if s.env == variable)
+        section, _, name = (setting.to or "").rpartition(".")
+        value = getattr(getattr(config, section) if section else config, name)
+        assert value == 120, variable
+    assert Config.from_env({"MONITOR_FETCH_TIMEOUT": "45"}).fetch.timeout == 45  # seconds

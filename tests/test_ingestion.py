@@ -72,6 +72,10 @@ def test_what_outlets_publish_is_read_identified_revised_and_counted(
     # charsets: declared only in the header, nowhere (guessed), UTF-16 with a BOM
     assert titles["Cp1251"] == [TROOPS_RU] and titles["Koi8"] == [KOI8_TITLE]
     assert titles["Utf16"] == [UK_TITLE]
+    # every feed says `language: en`; each article's own language is stored
+    languages = {name: {a.language for a in found} for name, found in by_feed.items() if found}
+    assert languages["Cp1251"] == languages["Koi8"] == {"ru"} and languages["Utf16"] == {"uk"}
+    assert languages["Json"] == languages["Daily"] == {"en"}
     assert "Около 30 тысяч военных" in by_feed["Koi8"][0].text
     assert feeds["Koi8"].last_warning.startswith("charset guessed: koi8-r")
     assert feeds["Koi8"].tally_charset_guessed == 1 and feeds["Cp1251"].tally_charset_guessed == 0

@@ -176,3 +176,29 @@ def test_a_cyrillic_feed_with_its_charset_only_in_the_header_is_read() -> None:
     assert guessed.entries[0].summary == "Колонна"
     assert guessed.tallies["charset_guessed"] == 1
     assert guessed.problem and "charset guessed: cp1251" in guessed.problem
+
+
+def test_json_feed_1_0_is_recognised_by_its_content_alone() -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1", "title": "J", "items": '
+        b'[{"id": "1", "url": "https://e.org/1", "title": "One", "content_text": "x"}]}'
+    )
+    [entry] = parse_feed(body, "https://e.org/feed", "text/plain").entries
+    assert (entry.guid, entry.link, entry.title) == ("1", "https://e.org/1", "One")
+
+
+def test_why_rss_and_atom_stay_with_feedparser() -> None:
+    """fastfeedparser reads JSON Feed, but on a broken document it loses text feedparser
+    keeps: if that changes, the choice may too."""
+    import fastfeedparser
+
+    broken = (
+        b"<rss version='2.0'><channel><item><title>Tanks & troops</title>"
+        b"<link>http://e.org/b</link><pubDate>Sat, 22 Jun 2024 10:00:00 MSK</pubDate>"
+        b"</item></channel>"
+    )
+    [ours] = parse_feed(broken, "http://e.org/rss").entries
+    assert ours.title == "Tanks & troops" and ours.published is not None
+    assert ours.published.hour == 7
+    [theirs] = fastfeedparser.parse(broken).entries
+    assert theirs["title"] != "Tanks & troops"

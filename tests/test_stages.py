@@ -23,6 +23,7 @@ def test_the_stages_run_in_the_declared_order() -> None:
         ("page", "loop"),
         ("extract", "loop"),
         ("sign", "loop"),
+        ("language", "cpu"),
         ("match", "cpu"),
     ]
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from monitor.config import Config, settings_table
 from monitor.entities import Document
 from monitor.errors import ConfigError, MonitorError
 from monitor.extract import extract_page
+from monitor.language import LanguageIdentifier
 from monitor.logs import setup_logging
 from monitor.rules import compile_rules, load_rules
 from monitor.service.app import App, StartupNotes, open_services
@@ -179,6 +181,7 @@ def match(
     for problem in rules.problems:
         click.echo(f"rule skipped: {problem}", err=True)
     matcher = compile_rules(rules.rules)
+    identifier = LanguageIdentifier(config.languages)
     failed = False
     for path in paths:
         try:
@@ -187,6 +190,7 @@ def match(
             click.echo(f"error: {path}: {exc.strerror or exc}", err=True)
             failed = True
             continue
+        doc = replace(doc, language=identifier.identify(doc.title, doc.text))
         hits = matcher.match(doc)
         if as_json:
             click.echo(
@@ -194,6 +198,7 @@ def match(
                     {
                         "input": path,
                         "title": doc.title,
+                        "language": doc.language,
                         "hits": [
                             {
                                 "rule": h.rule_id,
@@ -209,7 +214,7 @@ def match(
                 )
             )
             continue
-        click.echo(f"{path}: {doc.title!r}")
+        click.echo(f"{path}: {doc.title!r} ({doc.language or 'language unknown'})")
         for h in hits or []:
             click.echo(f"  {h.rule_id} ({h.severity.name}, score {h.score:g})")
             for e in h.evidence:

@@ -65,6 +65,14 @@ def host_list(_: str, raw: str) -> frozenset[str]:
     return frozenset(split(raw, lower=True))
 
 
+def language_list(name: str, raw: str) -> tuple[str, ...]:
+    codes = tuple(dict.fromkeys(split(raw, lower=True)))
+    wrong = [c for c in codes if len(c) != 2 or not c.isalpha()]
+    if wrong or not codes:
+        raise ConfigError(f"{name}: {', '.join(wrong) or raw!r} is not a two-letter language code")
+    return codes
+
+
 def choice(*allowed: str, upper: bool = False) -> Parse:
     def parse(name: str, raw: str) -> str:
         value = raw.upper() if upper else raw.lower()
@@ -142,9 +150,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MONITOR_FETCH_TIMEOUT",
         30.0,
-        "Overall deadline in seconds for one HTTP request (connect, headers and body).",
-        number,
+        "Overall deadline for one HTTP request (connect, headers and body): a duration "
+        "such as `30s` or `2m` (a bare number is seconds), like every duration setting.",
+        duration,
         "fetch.timeout",
+        "30s",
     ),
     Setting(
         "MONITOR_MAX_FEED_BYTES",
@@ -255,6 +265,15 @@ SETTINGS: tuple[Setting, ...] = (
         "10m",
     ),
     Setting(
+        "MONITOR_LANGUAGES",
+        ("en", "ru", "uk", "be", "pl", "lt", "lv", "de"),
+        "Comma-separated ISO 639-1 codes of the languages articles are identified among "
+        "(a feed's `language` is only a hint); fewer is faster and more accurate.",
+        language_list,
+        "languages",
+        "en,ru,uk,be,pl,lt,lv,de",
+    ),
+    Setting(
         "MONITOR_RETENTION_DAYS",
         90.0,
         "Article text older than this is dropped daily; articles' rows, hits, evidence "
@@ -359,6 +378,7 @@ class Config:
     feed_down_after: float = default("feed_down_after")
     shutdown_grace: float = default("shutdown_grace")
     retention_days: float = default("retention_days")
+    languages: tuple[str, ...] = default("languages")
     lease: float = default("lease")
     log_level: str = default("log_level")
     log_format: str = default("log_format")

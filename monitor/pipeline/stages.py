@@ -1,4 +1,5 @@
-"""The per-article stages, in the order ``STAGES`` lists them: page, extract, sign, match.
+"""The per-article stages, in the order ``STAGES`` lists them: page, extract, sign,
+language, match.
 
 Each stage takes the article so far (a frozen ``Draft``) and returns it with its part
 done; a stage that cannot do its part records why and passes the article on, so an
@@ -130,6 +131,15 @@ def sign(svc: Services, d: Draft) -> Draft:
     return replace(d, title=title, text=text, article=article)
 
 
+def identify_language(svc: Services, d: Draft) -> Draft:
+    """The article's own language; the feed's declared one is only a hint."""
+    assert d.article is not None, "sign comes before language"
+    doc = d.article.document
+    found = svc.identifier.identify(doc.title, doc.text, d.feed.language)
+    article = replace(d.article, document=replace(doc, language=found))
+    return replace(d, article=article)
+
+
 def match(svc: Services, d: Draft) -> Draft:
     assert d.article is not None, "sign comes before match"
     return replace(d, hits=tuple(svc.matcher.match(d.article.document)))
@@ -161,5 +171,6 @@ STAGES: tuple[Stage, ...] = (
     Stage("page", "loop", fetch_page),
     Stage("extract", "loop", extract_text),
     Stage("sign", "loop", sign),
+    Stage("language", "cpu", identify_language),
     Stage("match", "cpu", match),
 )

@@ -18,6 +18,7 @@ from monitor.feeds.fetch import make_client
 from monitor.feeds.guard import LinkGuard, host_port
 from monitor.feeds.hosts import HostLimiter
 from monitor.feeds.pages import Pages
+from monitor.language import LanguageIdentifier
 from monitor.notify.channels import Channels, Echo
 from monitor.notify.sender import Sender
 from monitor.notify.settings import load_monitor_file
@@ -138,6 +139,7 @@ async def open_services(config: Config, echo: Echo, *, serve: bool = False) -> A
         net=Net(feed_client, limiter, fetch, guard),
         pages=Pages(page_client, limiter, guard, fetch, extractor.extract),
         matcher=compile_rules(rules.rules),
+        identifier=LanguageIdentifier(config.languages),
         stories=(stories.window, stories.similarity),
         corrections=frozenset(
             name for name, channel in sender.settings.channels.items() if channel.corrections
