@@ -28,5 +28,5 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 # slim has no curl: the image's own Python asks /healthz (exit 1 on any error)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/readyz', timeout=4)"]
 CMD ["monitor", "run", "--http", ":8080"]

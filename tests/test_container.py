@@ -48,7 +48,7 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
     assert users and users[-1] not in {"root", "0"}
     assert ("VOLUME", '["/data"]') in steps
     [health] = [arg for op, arg in steps if op == "HEALTHCHECK"]
-    assert "/healthz" in health
+    assert "/readyz" in health  # readiness: the database, the scheduler, the rules
     for op, arg in steps:
         if op in {"CMD", "HEALTHCHECK"} and "[" in arg:
             json.loads(arg[arg.index("[") :])  # exec form, valid JSON

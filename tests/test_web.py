@@ -85,15 +85,16 @@ def csrf(page: str) -> str:
     return found.group(1)
 
 
-def test_every_route_but_healthz_refuses_without_credentials(client: TestClient) -> None:
+def test_every_route_but_the_probes_refuses_without_credentials(client: TestClient) -> None:
     seed_id = 1
     assert client.get("/healthz").text == "ok"
+    assert client.get("/readyz").status_code in {200, 503}
     app_routes = [r for r in client.app.routes if hasattr(r, "path")]  # type: ignore[attr-defined]
     routes = [*app_routes, *pages.router.routes, *api.router.routes]
     assert len(routes) > 15
     for route in routes:
         path = route.path.replace("{article_id}", str(seed_id))
-        if path in {"/healthz", "/login"}:
+        if path in {"/healthz", "/readyz", "/login"}:
             continue
         for method in route.methods - {"HEAD"}:
             response = client.request(method, path, follow_redirects=False)
@@ -217,6 +218,8 @@ def test_readyz_and_metrics(client: TestClient, engine: Engine) -> None:
     seed(engine)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     assert client.get("/readyz", headers=auth).text == "ready"
+    assert client.get("/readyz").text == "ready"  # open, for probes
+    assert client.get("/metrics").status_code == 401
     metrics = client.get("/metrics", headers=auth).text
     assert "monitor_outbox_depth" in metrics and "monitor_feeds_down 0.0" in metrics
     depth = re.search(r"^monitor_outbox_depth (\S+)$", metrics, re.M)
@@ -252,3 +255,34 @@ def test_an_articles_page_lists_its_revisions_and_where_else_it_was_seen(
     assert "Revised: this is revision 2" in page
     assert "revision 1: Troops &lt;script&gt;alert(1)&lt;/script&gt; moved" in page
     assert "Other &lt;b&gt;outlet&lt;/b&gt;" in page and "merged" in page
+
+
+def test_the_feeds_page_shows_what_each_feed_had_counted(
+    client: TestClient, engine: Engine
+) -> None:
+    from monitor.store.models import FeedRow
+
+    seed(engine)
+    with session_factory(engine).begin() as s:
+        s.execute(update(FeedRow).values(tally_merged=3, tally_charset_guessed=1))
+    page = signed_in(client).get("/feeds").text
+    assert "counted: 3 merged, 1 charset guessed" in page
+
+
+def test_readiness_names_what_is_not_ready_and_no_errors_text() -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from monitor.web.app import readiness
+
+    unreachable = create_engine("postgresql+psycopg://watcher:pa55word@127.0.0.1:1/x")
+
+    async def no_page(_: str) -> None:
+        return None
+
+    runtime = Runtime(
+        Config(), sessionmaker(unreachable), lambda: compile_rules([]), no_page, lambda: False
+    )
+    problems = readiness(runtime)
+    assert problems == ["database unreachable", "scheduler not running", "no rules loaded"]
+    assert "pa55word" not in " ".join(problems)

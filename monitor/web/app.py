@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from monitor.web.auth import Auth, NotSignedIn, signed_in_user
 from monitor.web.gauges import DatabaseGauges
 from monitor.web.guard import RequestGuard, SignInLimiter
 from monitor.web.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -44,7 +47,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(NotSignedIn)
     async def _signed_out(request: Request, exc: NotSignedIn) -> Response:
-        if request.url.path.startswith("/api/") or request.url.path in {"/readyz", "/metrics"}:
+        if request.url.path.startswith("/api/") or request.url.path == "/metrics":
             return JSONResponse({"detail": str(exc)}, 401, {"WWW-Authenticate": "Bearer"})
         return RedirectResponse(f"/login?next={request.url.path}", 303)
 
@@ -52,7 +55,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    @app.get("/readyz", include_in_schema=False, dependencies=[Depends(signed_in_user)])
+    # Open like /healthz, for load balancers' probes and the image's HEALTHCHECK: it names
+    # what is not ready, never an error's text (the log has that).
+    @app.get("/readyz", include_in_schema=False)
     def readyz() -> Response:
         problems = readiness(runtime)
         body = "\n".join(problems) or "ready"
@@ -76,15 +81,17 @@ def readiness(runtime: Runtime) -> list[str]:
     try:
         with runtime.sessions() as session:
             session.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver error means "not ready", said in the body
-        problems.append(f"database unreachable: {type(exc).__name__}")
+    except Exception:  # any driver error means "not ready"
+        log.warning("readiness: database unreachable", exc_info=True)
+        problems.append("database unreachable")
     if not runtime.scheduler_running():
         problems.append("scheduler not running")
     try:
         if not runtime.matcher().rules:
             problems.append("no rules loaded")
-    except Exception as exc:
-        problems.append(f"rules not loaded: {exc}")
+    except Exception:
+        log.warning("readiness: rules not loaded", exc_info=True)
+        problems.append("rules not loaded")
     return problems
 
 

@@ -1,7 +1,8 @@
 """Who may see the dashboard: a bearer token (scripts), a signed session cookie after the
 sign-in page (people), and CSRF tokens for the few writing actions.
 
-Only /healthz is open: the pages show internal rules and sources."""
+Only /healthz and /readyz are open (they say nothing but ok or what is not ready): the
+pages show internal rules and sources."""
 
 from __future__ import annotations
 
