@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 from dataclasses import replace
@@ -54,10 +55,20 @@ def run(ctx: click.Context, once: bool, http: str | None) -> None:
     ctx.exit(code)
 
 
+def tell(config: Config, message: str, level: int = logging.INFO) -> None:
+    """What ``run`` and ``serve`` tell the operator on standard error: a plain line, or with
+    MONITOR_LOG_FORMAT=json a record like the log's, so a log shipper meets no line it
+    cannot read."""
+    if config.log_format == "json":
+        logging.getLogger("monitor.cli").log(level, message)
+    else:
+        click.echo(message, err=True)
+
+
 async def _run(config: Config, once: bool, address: tuple[str, int] | None) -> int:
     async with open_services(config, click.echo) as app:
         collect_less()
-        _show_notes(app.notes)
+        _show_notes(config, app.notes)
         if not once:
             await _service(app, address)
             return 0
@@ -65,7 +76,7 @@ async def _run(config: Config, once: bool, address: tuple[str, int] | None) -> i
             feeds = repo.active_feeds(session)
         started = time.monotonic()
         report = await run_cycle(app, feeds)
-    return _summarize(report, time.monotonic() - started)
+    return _summarize(config, report, time.monotonic() - started)
 
 
 async def _service(app: App, address: tuple[str, int] | None) -> None:
@@ -80,7 +91,7 @@ async def _service(app: App, address: tuple[str, int] | None) -> None:
 
     web_app = create_app(runtime_for(app, lambda: service.running))
     web = asyncio.ensure_future(serve_until(web_app, *address, service.stopping))
-    click.echo(f"web app on http://{address[0]}:{address[1]}/", err=True)
+    tell(app.config, f"web app on http://{address[0]}:{address[1]}/")
     await service.run()
     await web
 
@@ -122,34 +133,36 @@ def hash_password_command(password: str) -> None:
     click.echo(hash_password(password))
 
 
-def _show_notes(notes: StartupNotes) -> None:
+def _show_notes(config: Config, notes: StartupNotes) -> None:
     for problem in notes.rule_problems:
-        click.echo(f"rule skipped: {problem}", err=True)
+        tell(config, f"rule skipped: {problem}", logging.WARNING)
     for name in notes.unknown_channels:
-        click.echo(
+        tell(
+            config,
             f"warning: rules notify channel {name!r}, which is not configured "
             f"(set MONITOR_CHANNEL_{name.upper()}); its alerts will fail",
-            err=True,
+            logging.WARNING,
         )
 
 
-def _summarize(report: CycleReport, took: float) -> int:
+def _summarize(config: Config, report: CycleReport, took: float) -> int:
     for poll in report.failed:
-        click.echo(f"feed failed: {poll.feed}: {poll.error}", err=True)
+        tell(config, f"feed failed: {poll.feed}: {poll.error}", logging.WARNING)
     polls = report.polls
     d = report.delivery
-    click.echo(
+    tell(
+        config,
         f"{len(polls)} feeds polled ({len(report.failed)} failed), "
         f"{sum(p.new for p in polls)} new articles, {sum(p.hits for p in polls)} hits; "
         f"alerts: {d.sent} sent, {d.retrying} to retry, {d.failed} failed; "
         f"cycle took {took:.1f}s",
-        err=True,
     )
     if d.retrying or d.failed:
-        click.echo(
+        tell(
+            config,
             f"error: {d.retrying + d.failed} alerts not delivered: "
             + "; ".join(sorted(set(d.errors))[:5]),
-            err=True,
+            logging.ERROR,
         )
         return EXIT_UNDELIVERED
     return 0
