@@ -8,7 +8,6 @@ class with ``target`` and ``send`` and a line in ``transports``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,6 +15,7 @@ from typing import Protocol
 import apprise
 
 from monitor.errors import ConfigError, DeliveryError
+from monitor.notify.answers import captured
 from monitor.notify.render import Message, Target, target_of
 
 STDOUT = "stdout"
@@ -55,16 +55,15 @@ class AppriseTransport:
         return target_of(url)
 
     def send(self, channel: str, url: str, message: Message) -> None:
-        client = apprise.Apprise()
-        if not client.add(url):
-            raise DeliveryError(channel, "an apprise URL is not valid")
-        with apprise.LogCapture(level=logging.WARNING) as logs:  # type: ignore[no-untyped-call]
+        with captured() as answers:  # apprise logs the URL, tokens and all, as it loads it
+            client = apprise.Apprise()
+            if not client.add(url):
+                raise DeliveryError(channel, "an apprise URL is not valid")
             ok = client.notify(
                 title=message.title, body=message.body, body_format=_FORMATS[message.target]
             )
         if not ok:
-            detail = " ".join(logs.getvalue().split())[-500:] or "the channel refused the message"
-            raise DeliveryError(channel, detail)
+            raise DeliveryError(channel, answers.text() or "the channel refused the message")
 
 
 def transports(echo: Echo) -> Mapping[str, Transport]:
