@@ -114,5 +114,11 @@ def test_compose_runs_two_replicas_on_postgresql() -> None:
     for service in replicas:
         assert service["environment"]["MONITOR_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert service["env_file"] == ".env"
+        # monitor.yaml is mounted where MONITOR_CONFIG names it, so channels' settings apply
+        mounted = dict(v.rsplit(":", 1)[0].split(":", 1) for v in service["volumes"])
+        config = service["environment"]["MONITOR_CONFIG"]
+        assert mounted["./monitor.yaml"] == config == "/app/monitor.yaml"
+        # the replicas start together (migrations take turns under a lock, tests/test_db.py)
+        assert set(service["depends_on"]) == {"db"}
     example = (REPO / ".env.example").read_text("utf-8")
     assert re.search(r"^MONITOR_WEB_TOKEN=", example, re.M)
