@@ -50,6 +50,7 @@ def test_without_credentials_it_listens_on_loopback_only_and_says_so(tmp_path: P
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert "the web app listens on 127.0.0.1 only, not 0.0.0.0" in err.decode()
+    assert "set one of them" in err.decode()  # and says how to open it
 
 
 def test_with_a_credential_the_asked_address_is_kept() -> None:

@@ -32,7 +32,8 @@ def listen_address(value: str, config: Config) -> tuple[str, int]:
     if config.web.open and host not in LOOPBACK:
         log.warning(
             "no MONITOR_WEB_TOKEN or MONITOR_WEB_USERS: the web app listens on 127.0.0.1 "
-            "only, not %s",
+            "only, not %s, so a published container port shows nothing; set one of them "
+            "(a token, or users made with `monitor web hash-password`) to open it",
             host,
         )
         host = "127.0.0.1"
