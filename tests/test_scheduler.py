@@ -32,7 +32,7 @@ def test_jobs_are_scheduled_and_rule_reload_swaps_the_matcher(
             assert service._schedule(scheduler) == 1
             digest = scheduler.get_job("digest-desk")  # hourly by default, once per slot
             assert digest is not None and str(digest.trigger).startswith("cron[")
-            for name in ("tick", "deliver", "reload-rules"):
+            for name in ("tick", "deliver", "reload-rules", "watch"):
                 job = scheduler.get_job(name)
                 assert job is not None and job.coalesce and job.max_instances == 1
                 assert job.misfire_grace_time is not None

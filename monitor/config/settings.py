@@ -225,6 +225,33 @@ SETTINGS: tuple[Setting, ...] = (
         "1h",
     ),
     Setting(
+        "MONITOR_CHANNEL_FAILING_AFTER",
+        900.0,
+        'A channel whose alerts have failed this long raises one "channel failing" notice '
+        'to the `admin` channel, and one "recovered" notice when it takes an alert again.',
+        duration,
+        "admin.channel_failing_after",
+        "15m",
+    ),
+    Setting(
+        "MONITOR_NO_POLL_AFTER",
+        1800.0,
+        'No feed polled successfully for this long raises one "no successful poll" notice '
+        "to the `admin` channel (the network, DNS or a proxy is the usual cause).",
+        duration,
+        "admin.no_poll_after",
+        "30m",
+    ),
+    Setting(
+        "MONITOR_NOTICE_BATCH",
+        120.0,
+        "Admin notices of one kind (feeds down, feeds recovered, alerts given up) raised "
+        "within this time go out as one message.",
+        duration_or_zero,
+        "admin.batch",
+        "2m",
+    ),
+    Setting(
         "MONITOR_EXTRACT_TIMEOUT",
         10.0,
         "Time one page may take in text extraction before it counts as extraction_failed.",
@@ -365,6 +392,15 @@ class ExtractSettings:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    """When failures are announced to the ``admin`` channel."""
+
+    channel_failing_after: float = default("admin.channel_failing_after")
+    no_poll_after: float = default("admin.no_poll_after")
+    batch: float = default("admin.batch")
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str = default("database_url")
     feeds_path: Path = default("feeds_path")
@@ -384,10 +420,17 @@ class Config:
     log_format: str = default("log_format")
     http: str | None = None
     web: WebSettings = field(default_factory=WebSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
-        sections: dict[str, dict[str, Any]] = {"": {}, "fetch": {}, "extract": {}, "web": {}}
+        sections: dict[str, dict[str, Any]] = {
+            "": {},
+            "fetch": {},
+            "extract": {},
+            "web": {},
+            "admin": {},
+        }
         for setting in SETTINGS:
             raw = env.get(setting.env, "").strip()
             if setting.to is None or not raw:
@@ -401,6 +444,7 @@ class Config:
             fetch=FetchSettings(**sections["fetch"]),
             extract=ExtractSettings(**sections["extract"]),
             web=WebSettings.derive(**sections["web"]),
+            admin=AdminSettings(**sections["admin"]),
         )
 
 

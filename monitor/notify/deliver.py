@@ -32,9 +32,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import metrics
-from monitor.config.settings import default
+from monitor.config.settings import AdminSettings, default
 from monitor.entities import Alert, Severity
 from monitor.errors import DeliveryError
+from monitor.notify.alarms import delivery_failed, delivery_sent
 from monitor.notify.sender import Sender
 from monitor.notify.settings import ChannelSettings
 from monitor.store import repository as repo
@@ -120,21 +121,26 @@ async def deliver_due(
     lease: float = DELIVERY_LEASE,
     budget: float | None = None,
     db: Executor | None = None,
+    admin: AdminSettings | None = None,
+    flush: bool = False,
 ) -> DeliveryReport:
     """Claim due deliveries batch after batch (several processes may run this at once) and
     handle each, until none is due or ``budget`` seconds have passed (None: until none is
-    due); then the queued notices. One batch per call would leave a backlog that every
-    later alert waits behind."""
+    due); then the queued notices (with ``flush``, also those waiting for others of their
+    kind: the last pass of ``run --once``). One batch per call would leave a backlog that
+    every later alert waits behind."""
     now = now or utcnow()
     report = DeliveryReport()
+    pass_ = _Pass(sessions, sender, now, report, db, admin or AdminSettings())
     started = time.monotonic()
     sent: dict[str, int] = {}
     while budget is None or time.monotonic() - started < budget:
         alerts = await in_db(db, _claim, sessions, now, lease)
         if not alerts:
             break
-        await _handle_batch(sessions, sender, alerts, now, sent, report, db)
-    await _deliver_notices(sessions, sender, now, lease, report, db)
+        await _handle_batch(pass_, alerts, sent)
+    horizon = now + timedelta(seconds=pass_.admin.batch) if flush else now
+    await _deliver_notices(sessions, sender, horizon, lease, report, db)
     return report
 
 
@@ -150,15 +156,20 @@ def _sent_counts(
         return {channel: repo.sent_since(session, channel, since) for channel in channels}
 
 
-async def _handle_batch(
-    sessions: sessionmaker[Session],
-    sender: Sender,
-    alerts: list[Alert],
-    now: datetime,
-    sent: dict[str, int],
-    report: DeliveryReport,
-    db: Executor | None,
-) -> None:
+@dataclass
+class _Pass:
+    """One delivery pass: what every step of it needs."""
+
+    sessions: sessionmaker[Session]
+    sender: Sender
+    now: datetime
+    report: DeliveryReport
+    db: Executor | None
+    admin: AdminSettings
+
+
+async def _handle_batch(run: _Pass, alerts: list[Alert], sent: dict[str, int]) -> None:
+    sessions, sender, now, db = run.sessions, run.sender, run.now, run.db
     unknown = list(dict.fromkeys(a.channel for a in alerts if a.channel not in sent))
     if unknown:
         sent |= await in_db(db, _sent_counts, sessions, unknown, now - timedelta(hours=1))
@@ -172,8 +183,7 @@ async def _handle_batch(
             settings = sender.settings.channel(alert.channel)
             decision = decide(alert, settings, now, sent[alert.channel])
             if decision.action in {"send", "followup"}:
-                followup = decision.action == "followup"
-                if await _send_one(sessions, sender, alert, followup, now, report, db):
+                if await _send_one(run, alert, followup=decision.action == "followup"):
                     sent[alert.channel] += 1
             else:
                 routes.append((alert, decision))
@@ -182,7 +192,7 @@ async def _handle_batch(
     await asyncio.gather(*(channel_in_order(batch) for batch in by_channel.values()))
     if routes:
         limited = await in_db(db, _route, sessions, routes, now)
-        _count_routes(routes, report)
+        _count_routes(routes, run.report)
         for channel in limited:
             await asyncio.to_thread(
                 sender.notice_quietly,
@@ -193,31 +203,23 @@ async def _handle_batch(
             )
 
 
-async def _send_one(
-    sessions: sessionmaker[Session],
-    sender: Sender,
-    alert: Alert,
-    followup: bool,
-    now: datetime,
-    report: DeliveryReport,
-    db: Executor | None,
-) -> bool:
+async def _send_one(run: _Pass, alert: Alert, followup: bool) -> bool:
     try:
         async with asyncio.timeout(SEND_DEADLINE):
-            done, errors = await asyncio.to_thread(sender.send_to_targets, alert, followup)
+            done, errors = await asyncio.to_thread(run.sender.send_to_targets, alert, followup)
     except DeliveryError as exc:  # the channel is not configured
-        await in_db(db, _record_failure, sessions, alert, str(exc), now, report)
+        await in_db(run.db, _record_failure, run, alert, str(exc))
         return False
     except TimeoutError:
         error = f"channel {alert.channel!r}: no answer within {SEND_DEADLINE:g}s"
-        await in_db(db, _record_failure, sessions, alert, error, now, report)
+        await in_db(run.db, _record_failure, run, alert, error)
         return False
     if errors:  # the targets that took it are kept, so a retry skips them
         error = f"channel {alert.channel!r}: " + "; ".join(errors)
         alert = replace(alert, targets_done=alert.targets_done | done)
-        await in_db(db, _record_failure, sessions, alert, error, now, report)
+        await in_db(run.db, _record_failure, run, alert, error)
         return False
-    await in_db(db, _mark_sent, sessions, alert.delivery_id)
+    await in_db(run.db, _mark_sent, run.sessions, alert)
     log.info(
         "alert %s sent to %s: rule %s, article %s",
         alert.delivery_id,
@@ -225,14 +227,15 @@ async def _send_one(
         alert.rule_id,
         alert.article_id,
     )
-    report.sent += 1
+    run.report.sent += 1
     metrics.DELIVERIES.labels(channel=alert.channel, outcome="sent").inc()
     return True
 
 
-def _mark_sent(sessions: sessionmaker[Session], delivery_id: int) -> None:
+def _mark_sent(sessions: sessionmaker[Session], alert: Alert) -> None:
     with sessions.begin() as session:
-        repo.mark_sent(session, delivery_id)
+        repo.mark_sent(session, alert.delivery_id)
+        delivery_sent(session, alert.channel)
 
 
 ROUTED = {"fold": "folded", "drop": "skipped", "digest": "digest", "hold": "pending"}
@@ -271,15 +274,15 @@ def _count_routes(routes: list[tuple[Alert, Decision]], report: DeliveryReport) 
             report.folded += 1
 
 
-def _record_failure(
-    sessions: sessionmaker[Session], alert: Alert, error: str, now: datetime, report: DeliveryReport
-) -> None:
-    with sessions.begin() as session:
+def _record_failure(run: _Pass, alert: Alert, error: str) -> None:
+    with run.sessions.begin() as session:
         attempts = repo.delivery_attempts(session, alert.delivery_id) + 1
-        when = retry_at(attempts, now)
+        when = retry_at(attempts, run.now)
         repo.mark_attempt_failed(session, alert.delivery_id, error, when, alert.targets_done)
+        delivery_failed(session, alert, error, attempts, when is None, run.now, run.admin)
     outcome = "failed" if when is None else "retry"
     metrics.DELIVERIES.labels(channel=alert.channel, outcome=outcome).inc()
+    report = run.report
     if when is None:
         report.failed += 1
         log.error(
@@ -325,7 +328,7 @@ async def _deliver_notices(
             log.warning("notice %r not delivered: %s", notice.title, error)
         else:
             report.notices += 1
-        await in_db(db, _finish_notice, sessions, notice.id, error, when)
+        await in_db(db, _finish_notice, sessions, notice.ids, error, when)
 
 
 def _claim_notices(
@@ -336,7 +339,10 @@ def _claim_notices(
 
 
 def _finish_notice(
-    sessions: sessionmaker[Session], notice_id: int, error: str | None, when: datetime | None
+    sessions: sessionmaker[Session],
+    notice_ids: tuple[int, ...],
+    error: str | None,
+    when: datetime | None,
 ) -> None:
     with sessions.begin() as session:
-        repo.finish_notice(session, notice_id, error, when)
+        repo.finish_notice(session, notice_ids, error, when)

@@ -21,8 +21,7 @@ from monitor.notify.render import (
     render_digest,
 )
 from monitor.notify.settings import MonitorFile
-
-ADMIN_CHANNEL = "admin"
+from monitor.store.notices import ADMIN_CHANNEL
 
 
 def target_key(url: str) -> str:

@@ -51,9 +51,9 @@ class Services:
     def __post_init__(self) -> None:
         self.db_thread = ThreadPoolExecutor(self.db_threads, "db")
         self.cpu_thread = ThreadPoolExecutor(1, "cpu")
-        down_after = self.config.feed_down_after
+        down_after, delay = self.config.feed_down_after, self.config.admin.batch
         self.outcomes = Batcher(
-            lambda batch: self.in_db(write_outcomes, self.sessions, down_after, batch)
+            lambda batch: self.in_db(write_outcomes, self.sessions, down_after, batch, delay)
         )
         self.stores = Batcher(
             lambda batch: self.in_db(

@@ -2,7 +2,8 @@
 
 The directory is polled (names, sizes, modification times); on a change every file is
 loaded again. A file that now fails keeps its last good version live and its problem is
-logged exactly as ``monitor rules check`` prints it; a deleted file's rule goes away.
+logged exactly as ``monitor rules check`` prints it (and kept in ``broken``, which the
+service turns into an admin notice); a deleted file's rule goes away.
 """
 
 from __future__ import annotations
@@ -34,11 +35,20 @@ def fingerprint(directory: Path) -> Fingerprint:
     return tuple(marks)
 
 
+def broken_files(loaded: RuleSet) -> dict[str, str]:
+    """Each file that did not load, by name, with its first problem."""
+    broken: dict[str, str] = {}
+    for problem in loaded.problems:
+        broken.setdefault(Path(problem.file).name, str(problem))
+    return broken
+
+
 class RuleWatcher:
     def __init__(self, directory: Path, loaded: RuleSet) -> None:
         self.directory = directory
         self._fingerprint = fingerprint(directory)
         self._good: dict[Path, Rule] = {r.path: r for r in loaded.rules if r.path}
+        self.broken = broken_files(loaded)
 
     @property
     def rules(self) -> list[Rule]:
@@ -56,6 +66,7 @@ class RuleWatcher:
             log.error("rules not reloaded, all last good versions stay live: %s", exc)
             return None
         good = {r.path: r for r in loaded.rules if r.path}
+        self.broken = broken_files(loaded)
         for problem in loaded.problems:
             log.error("rule problem, last good version stays live: %s", problem)
         for path in loaded.failed_files:

@@ -51,7 +51,9 @@ async def _deliver_until(app: App, polled: asyncio.Event) -> DeliveryReport:
     report = DeliveryReport()
     while True:
         last = polled.is_set()
-        report.add(await deliver_due(svc.sessions, app.sender, db=svc.db_thread))
+        report.add(
+            await deliver_due(svc.sessions, app.sender, db=svc.db_thread, admin=svc.config.admin)
+        )
         if last:
             return report
         with contextlib.suppress(TimeoutError):

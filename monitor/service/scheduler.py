@@ -33,6 +33,7 @@ from monitor.notify.digest import send_digest
 from monitor.pipeline import poll_safely
 from monitor.rules.reload import RELOAD_INTERVAL
 from monitor.service.app import App
+from monitor.service.watch import WATCH_INTERVAL, check_polling, check_rule_files
 from monitor.store import repository as repo
 from monitor.store.maintenance import run_retention
 from monitor.workers import worker_id
@@ -58,6 +59,8 @@ class Service:
         self._in_flight: set[int] = set()
         self._slots = asyncio.Semaphore(svc.config.fetch.concurrency)
         self._deliver_lock = asyncio.Lock()  # one sender at a time: no double sends
+        self._started = datetime.now(UTC)
+        self._told_broken: dict[str, str] | None = None  # rule files the database knows of
 
     async def _tick(self) -> None:
         if self.stopping.is_set():
@@ -112,10 +115,21 @@ class Service:
                 lease=self.svc.config.lease,
                 budget=DELIVERY_BUDGET,
                 db=self.svc.db_thread,
+                admin=self.svc.config.admin,
             )
 
     async def _reload(self) -> None:
         await asyncio.to_thread(self.app.reload_rules)
+        broken = dict(self.app.watcher.broken)
+        if broken != self._told_broken:
+            await asyncio.to_thread(check_rule_files, self.svc.sessions, broken, datetime.now(UTC))
+            self._told_broken = broken
+
+    async def _watch(self) -> None:
+        after = self.svc.config.admin.no_poll_after
+        await asyncio.to_thread(
+            check_polling, self.svc.sessions, datetime.now(UTC), after, self._started
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -127,6 +141,7 @@ class Service:
             (self._tick, TICK_SECONDS, "tick"),
             (self._deliver, DELIVERY_INTERVAL, "deliver"),
             (self._reload, RELOAD_INTERVAL, "reload-rules"),
+            (self._watch, WATCH_INTERVAL, "watch"),
         ]
         for func, every, name in jobs:
             scheduler.add_job(

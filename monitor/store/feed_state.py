@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -225,7 +225,7 @@ class PollOutcome:
     started: datetime | None = None  # the next poll is due ``next_in`` after this (else now)
 
 
-HealthChange = str  # "down" or "recovered"
+HealthChange = str  # "down", "disabled" or "recovered"
 DOWN_AFTER: float = default("feed_down_after")
 
 
@@ -247,8 +247,9 @@ def record_poll(
     session: Session, feed_id: int, outcome: PollOutcome, down_after: float = DOWN_AFTER
 ) -> HealthChange | None:
     """Keep the poll's outcome on the feed row. Returns "down" once when the feed has been
-    failing for ``down_after`` seconds, "recovered" once when a feed that was reported
-    down works again, else None."""
+    failing for ``down_after`` seconds, "disabled" when it answered that it is gone for
+    good, "recovered" once when a feed that was reported down or disabled works again,
+    else None."""
     return record_polls(session, [(feed_id, outcome)], down_after)[0]
 
 
@@ -296,7 +297,9 @@ def _poll_values(
     if outcome.error is not None:
         down_since = down_since or now
         values |= _failure(outcome.error, down_since)
-        if not notified and (now - down_since).total_seconds() >= down_after:
+        if outcome.gone:  # told at once: a disabled feed is not polled again
+            values["down_notified"], change = True, "disabled"
+        elif not notified and (now - down_since).total_seconds() >= down_after:
             values["down_notified"], change = True, "down"
     else:
         values |= _success(outcome, now)
@@ -350,6 +353,18 @@ def _success(outcome: PollOutcome, now: datetime) -> dict[str, object]:
         if count and kind in TALLIES:
             values[f"{_ADD}tally_{kind}"] = count
     return values
+
+
+def last_poll_success(session: Session) -> tuple[int, datetime | None]:
+    """How many feeds are polled, and the latest successful poll among them."""
+    count, latest = session.execute(
+        select(func.count(), func.max(FeedRow.last_success_at)).where(
+            FeedRow.active, FeedRow.disabled_reason.is_(None)
+        )
+    ).one()
+    if isinstance(latest, datetime) and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)
+    return int(count), latest
 
 
 def feed_statuses(session: Session) -> list[FeedStatus]:

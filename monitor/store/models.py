@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -287,6 +288,23 @@ class NoticeRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Notices of one kind (feed down, delivery given up) due together go out as one message.
+    kind: Mapped[str | None] = mapped_column(String(30))
+
+
+class ConditionRow(Base):
+    """Something wrong now (a channel failing, a rule file not loading): one row per kind
+    and subject, so its notice and its recovery notice each go out once across replicas."""
+
+    __tablename__ = "admin_conditions"
+    __table_args__ = (UniqueConstraint("kind", "subject", name="uq_admin_condition"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(300))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class SignedOutRow(Base):
