@@ -5,9 +5,17 @@ Counters are per process, as Prometheus expects; sum them across replicas in que
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import platform
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info, ProcessCollector
+
+from monitor import __version__
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# process_resident_memory_bytes, process_cpu_seconds_total, open file descriptors, start time.
+ProcessCollector(registry=REGISTRY)
+BUILD = Info("monitor_build", "The running version (monitor_build_info).", registry=REGISTRY)
+BUILD.info({"version": __version__, "python": platform.python_version()})
 POLLS = Counter("monitor_polls", "Feed polls by outcome.", ["outcome"], registry=REGISTRY)
 FETCH_SECONDS = Histogram(
     "monitor_feed_fetch_seconds",

@@ -180,7 +180,7 @@ def test_hits_feeds_and_db_commands(tmp_path: Path) -> None:
     assert broken[0].split()[0] == "failing" and "500" in broken[0]
     assert broken[1].strip().startswith("last error: fetch: http://127.0.0.1:")
     assert "Daily Test                   ok" in health.stdout
-    assert "4 feeds, 0 down or disabled" in health.stderr
+    assert "4 feeds: 3 ok, 1 failing" in health.stderr
 
 
 def test_settings_table_is_the_readme_table() -> None:
@@ -283,8 +283,9 @@ def test_alerts_list_retry_digest_and_channels_test(tmp_path: Path) -> None:
         env = service_env(site.feeds_yaml(tmp_path / "f.yaml", broken=False), db, hook.port)
         hook.post_status = 500
         assert monitor("run", "--once", env=env).returncode == 3
-        listed = monitor("alerts", "list", env=env)
-        assert "pending" in listed.stdout and "last error: channel 'default'" in listed.stdout
+        listed = monitor("alerts", "list", "--waiting", env=env)
+        assert "pending" in listed.stdout and "last answer: channel 'default'" in listed.stdout
+        assert "retrying: attempt 1 failed, next at" in listed.stdout
         import sqlite3
 
         with sqlite3.connect(tmp_path / "m.db") as conn:  # as if all 8 attempts had failed

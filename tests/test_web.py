@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from monitor.config import Config, FeedConfig
 from monitor.config.web import WebSettings, hash_password
@@ -286,3 +286,41 @@ def test_readiness_names_what_is_not_ready_and_no_errors_text() -> None:
     problems = readiness(runtime)
     assert problems == ["database unreachable", "scheduler not running", "no rules loaded"]
     assert "pa55word" not in " ".join(problems)
+
+
+def test_the_alerts_page_shows_by_default_everything_not_yet_delivered_and_why(
+    client: TestClient, engine: Engine
+) -> None:
+    article_id = seed(engine)
+    with session_factory(engine).begin() as s:
+        [first, *_] = s.scalars(select(DeliveryRow.id).order_by(DeliveryRow.id))
+        s.execute(update(DeliveryRow).values(status="sent"))  # the seeded ones went out
+        later = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
+        rows = [
+            {"status": "pending", "attempts": 2, "last_error": "HTTP 502 bad gateway"},
+            {"status": "pending", "attempts": 0, "reason": "quiet hours"},
+            {"status": "digest", "reason": "rate limited"},
+            {"status": "failed", "attempts": 8, "last_error": "554 rejected: policy"},
+            {"status": "sent", "reason": "rate limited", "digest_id": None},
+        ]
+        for offset, values in enumerate(rows):
+            s.execute(
+                insert(DeliveryRow).values(
+                    hit_id=s.scalar(select(DeliveryRow.hit_id).where(DeliveryRow.id == first)),
+                    channel=f"c{offset}",
+                    next_attempt_at=later,
+                    **{"attempts": 0} | values,
+                )
+            )
+    signed_in(client)
+    page = client.get("/alerts").text
+    assert "retrying: attempt 2 failed, next at 2026-11-21 07:00 UTC" in page
+    assert "HTTP 502 bad gateway" in page
+    assert "held (quiet hours) until 2026-11-21 07:00 UTC" in page
+    assert "waiting for the digest (rate limited)" in page
+    assert "given up after 8 attempts" in page and "554 rejected: policy" in page
+    assert page.count("<tr>") == 1 + 4  # the header and the four not delivered
+    assert f'<a href="/articles/{article_id}">' in page
+    everything = client.get("/alerts", params={"view": "all"}).text
+    assert everything.count("<tr>") > page.count("<tr>")
+    assert client.get("/alerts", params={"view": "failed"}).text.count("<tr>") == 2

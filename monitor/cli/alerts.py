@@ -19,24 +19,28 @@ def alerts() -> None:
 
 
 @alerts.command("list")
+@click.option(
+    "--waiting", is_flag=True, help="Only what is not delivered yet (as the Alerts page)."
+)
 @click.option("--failed", is_flag=True, help="Only deliveries that gave up.")
 @click.option("--limit", default=50, show_default=True)
 @click.pass_context
-def alerts_list(ctx: click.Context, failed: bool, limit: int) -> None:
-    """Recent deliveries, newest first, with their state and last error."""
+def alerts_list(ctx: click.Context, waiting: bool, failed: bool, limit: int) -> None:
+    """Recent deliveries, newest first, with where each is and the last answer."""
     config = _config(ctx)
+    view = "waiting" if waiting else "failed" if failed else "all"
     with _sessions(config)() as session:
-        rows = repo.list_deliveries(session, failed, limit)
+        rows = repo.list_deliveries(session, limit=limit, view=view)
     click.echo(f"{'ID':>6}  {'STATUS':8}  {'CHANNEL':12}  {'TRIES':>5}  {'RULE':24}  HEADLINE")
     for d in rows:
         click.echo(
             f"{d.id:>6}  {d.status:8}  {d.channel[:12]:12}  {d.attempts:>5}  "
             f"{d.rule_id[:24]:24}  {_one_line(d.headline, 60)}"
         )
+        if d.status != "sent" or d.in_digest:
+            click.echo(f"{'':8}{d.state}")
         if d.last_error and d.status != "sent":
-            click.echo(f"{'':8}last error: {_one_line(d.last_error, 200)}")
-        elif d.reason and d.status in {"digest", "folded", "skipped", "pending"}:
-            click.echo(f"{'':8}{d.reason}")
+            click.echo(f"{'':8}last answer: {_one_line(d.last_error, 200)}")
     click.echo(f"{len(rows)} deliveries", err=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -118,13 +119,14 @@ def feeds_health(ctx: click.Context) -> None:
     """Each feed's state: ok, failing, down or disabled, with its last error."""
     config = _config(ctx)
     statuses = [s for s in _synced_statuses(config) if s.active]
+    now = datetime.now(UTC)
     click.echo(
         f"{'NAME':28} {'STATE':9} {'LAST ATTEMPT':16} {'LAST SUCCESS':16} {'HTTP':>4} "
         f"{'ERRORS':>6} {'ITEMS':>6} {'NEXT CHECK':16}"
     )
     for s in statuses:
         click.echo(
-            f"{s.name[:28]:28} {_state(s, config.feed_down_after):9} "
+            f"{s.name[:28]:28} {s.state(config.feed_down_after, now):9} "
             f"{_when(s.last_checked_at):16} {_when(s.last_success_at):16} "
             f"{s.last_status or '-':>4} {s.error_count:>6} {s.items_seen:>6} "
             f"{_when(s.next_check_at) if not s.disabled_reason else '-':16}"
@@ -141,8 +143,9 @@ def feeds_health(ctx: click.Context) -> None:
                 f"{'':28} {'disabled: ' if s.disabled_reason else 'last error: '}"
                 f"{s.disabled_reason or s.last_error}"
             )
-    down = sum(_state(s, config.feed_down_after) in {"down", "disabled"} for s in statuses)
-    click.echo(f"{len(statuses)} feeds, {down} down or disabled", err=True)
+    counts = Counter(s.state(config.feed_down_after, now) for s in statuses)
+    told = ", ".join(f"{counts[state]} {state}" for state in repo.FEED_STATES if counts[state])
+    click.echo(f"{len(statuses)} feeds: {told or 'none'}", err=True)
 
 
 @feeds.command("sync")
@@ -164,15 +167,6 @@ def _synced_statuses(config: Config) -> list[repo.FeedStatus]:
     sync`, makes the table agree with feeds.yaml)."""
     with _sessions(config)() as session:
         return repo.feed_statuses(session)
-
-
-def _state(status: repo.FeedStatus, down_after: float) -> str:
-    if status.disabled_reason:
-        return "disabled"
-    if status.down_since is None:
-        return "ok" if status.last_checked_at else "new"
-    failing_for = (datetime.now(UTC) - status.down_since).total_seconds()
-    return "down" if failing_for >= down_after else "failing"
 
 
 def _when(moment: datetime | None) -> str:

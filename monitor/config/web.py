@@ -85,7 +85,6 @@ def unknown_user_hash() -> str:
     return hash_password("not a password anyone has", b"0123456789abcdef")
 
 
-
 def verify_password(password: str, hashed: str) -> bool:
     try:
         _, n, r, p, salt, digest = hashed.split("$")

@@ -307,4 +307,3 @@ def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
 
 def uses_near(node: Node) -> bool:
     return node.has_near()
-

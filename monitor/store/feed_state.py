@@ -46,6 +46,44 @@ class FeedStatus:
     last_warning: str | None = None
     tallies: Mapping[str, int] = field(default_factory=dict)  # entities.TALLIES, non-zero
 
+    def state(self, down_after: float, now: datetime) -> str:
+        return feed_state(
+            self.disabled_reason, self.down_since, self.last_checked_at, down_after, now
+        )
+
+
+# What a feed can be, as `monitor feeds health` and /metrics (monitor_feeds) say it.
+FEED_STATES = ("new", "ok", "failing", "down", "disabled")
+
+
+def feed_state(
+    disabled_reason: str | None,
+    down_since: datetime | None,
+    last_checked_at: datetime | None,
+    down_after: float,
+    now: datetime,
+) -> str:
+    """One feed's state: the CLI and the metrics both ask this, so they count alike."""
+    if disabled_reason:
+        return "disabled"
+    if down_since is None:
+        return "ok" if last_checked_at else "new"
+    since = down_since if down_since.tzinfo else down_since.replace(tzinfo=UTC)
+    return "down" if (now - since).total_seconds() >= down_after else "failing"
+
+
+def feed_state_counts(session: Session, down_after: float, now: datetime) -> dict[str, int]:
+    """How many active feeds are in each state."""
+    counts = dict.fromkeys(FEED_STATES, 0)
+    rows = session.execute(
+        select(FeedRow.disabled_reason, FeedRow.down_since, FeedRow.last_checked_at).where(
+            FeedRow.active
+        )
+    )
+    for disabled, since, checked in rows:
+        counts[feed_state(disabled, since, checked, down_after, now)] += 1
+    return counts
+
 
 def _feed_ref(row: FeedRow) -> FeedRef:
     return FeedRef(

@@ -315,14 +315,44 @@ class DeliveryView:
     created_at: datetime
     sent_at: datetime | None
     next_attempt_at: datetime
+    article_id: int = 0
+    in_digest: bool = False
+
+    @property
+    def state(self) -> str:
+        """Where the alert is, in words: the Alerts page and ``alerts list`` say the same."""
+        due = f"{self.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+        if self.status == "failed":
+            return f"given up after {self.attempts} attempts"
+        if self.status == "pending" and self.attempts:
+            return f"retrying: attempt {self.attempts} failed, next at {due}"
+        if self.status == "pending" and self.reason:
+            return f"held ({self.reason}) until {due}"
+        if self.status == "pending":
+            return "due now"
+        if self.status == "digest":
+            return f"waiting for the digest ({self.reason or 'digest channel'})"
+        if self.status == "folded":
+            return "waiting for the digest (also reported by another outlet)"
+        if self.status == "skipped":
+            return f"not sent: {self.reason}"
+        return f"sent in a digest ({self.reason})" if self.in_digest else "sent"
+
+
+# The Alerts page's views: what each shows.
+UNDELIVERED = ("pending", "digest", "folded", "failed")
+VIEWS = {"waiting": UNDELIVERED, "failed": ("failed",), "all": None}
 
 
 def list_deliveries(
-    session: Session, failed_only: bool = False, limit: int = 100
+    session: Session, failed_only: bool = False, limit: int = 100, view: str | None = None
 ) -> list[DeliveryView]:
+    """Deliveries newest first: ``view`` "waiting" (everything not delivered yet, failed
+    included), "failed" or "all" (``failed_only`` is "failed")."""
+    statuses = VIEWS[view or ("failed" if failed_only else "all")]
     query = _joined().order_by(DeliveryRow.id.desc()).limit(limit)
-    if failed_only:
-        query = query.where(DeliveryRow.status == "failed")
+    if statuses is not None:
+        query = query.where(DeliveryRow.status.in_(statuses))
     return [
         DeliveryView(
             d.id,
@@ -336,6 +366,8 @@ def list_deliveries(
             d.created_at,
             d.sent_at,
             d.next_attempt_at,
+            a.id,
+            d.digest_id is not None,
         )
         for d, h, a, _f in session.execute(query)
     ]

@@ -114,4 +114,4 @@ def _gauges(runtime: Runtime) -> None:
     for collector in list(REGISTRY._collector_to_names):
         if isinstance(collector, DatabaseGauges):
             REGISTRY.unregister(collector)
-    REGISTRY.register(DatabaseGauges(runtime.sessions))
+    REGISTRY.register(DatabaseGauges(runtime.sessions, runtime.config.feed_down_after))

@@ -208,10 +208,14 @@ def rules_page(request: Request, user: User) -> HTMLResponse:
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, user: User, all: str = "", message: str = "") -> HTMLResponse:
+def alerts_page(
+    request: Request, user: User, view: str = "waiting", all: str = "", message: str = ""
+) -> HTMLResponse:
+    """By default everything not delivered yet, each with where it is and why."""
+    view = "all" if all else view if view in repo.VIEWS else "waiting"
     with request.app.state.runtime.sessions() as session:
-        deliveries = repo.list_deliveries(session, failed_only=not all)
-    return render(request, "alerts.html", user, deliveries=deliveries, all=all, message=message)
+        deliveries = repo.list_deliveries(session, view=view)
+    return render(request, "alerts.html", user, deliveries=deliveries, view=view, message=message)
 
 
 @router.post("/alerts/retry")
