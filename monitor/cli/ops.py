@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -49,6 +50,41 @@ def db_current(ctx: click.Context) -> None:
     state = "up to date" if found == newest else "run `monitor db upgrade`"
     click.echo(f"database {found or 'empty'}, code {newest}: {state}")
     ctx.exit(0 if found == newest else 1)
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def db_backup(ctx: click.Context, target: Path) -> None:
+    """Copy the whole database into the new file TARGET while the service runs (SQLite's
+    online backup; pg_dump's custom format for PostgreSQL)."""
+    from monitor.store.backup import backup
+
+    try:
+        found = backup(_config(ctx).database_url, target)
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(
+        f"backed up {found.articles} articles, schema {found.revision}, to {target}", err=True
+    )
+
+
+@db.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite a database that holds articles.")
+@click.pass_context
+def db_restore(ctx: click.Context, source: Path, replace: bool) -> None:
+    """Load the backup SOURCE into the configured database (stop the service first). A
+    database that holds articles is refused unless --replace."""
+    from monitor.store.backup import restore
+
+    try:
+        found = restore(_config(ctx).database_url, source, replace)
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(f"restored {found.articles} articles, schema {found.revision}", err=True)
+    if found.revision != head():
+        click.echo(f"run `monitor db upgrade`: this code needs schema {head()}", err=True)
 
 
 @db.command("stats")
