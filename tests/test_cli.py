@@ -65,7 +65,7 @@ def test_run_once_twice_alerts_each_story_once(database_url: str, tmp_path: Path
     assert "Rule: Troop movements (troop-movements), severity high" in body
     assert "Source: Daily Test" in body
     assert f"Link: {site.news.url('/a/troops?utm_source=rss')}" in body
-    assert "- brigade* (title): Belarus moves brigades to Ukrainian border" in body
+    assert "- brigade (title): Belarus moves brigades to Ukrainian border" in body
     assert "- deploy* (text): " in body and "describing the deployment as a snap" in body
     assert not any("Library" in a["title"] for a in alerts)
     assert len(alerts) == len({a["title"] for a in alerts})  # one alert per rule and story

@@ -43,21 +43,33 @@ def tokens_of(doc: Document) -> set[str]:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("troops NEAR/3 armour", Join("and", (Word("troops"), Word("armour")))),
+        ("exact:troops NEAR/3 exact:armour", Join("and", (Word("troops"), Word("armour")))),
         ("troop* OR військ*", Join("or", (Word("troop", True), Word("військ", True)))),
         ("Belarus AND NOT exercise", Word("belarus")),
-        (r"re:/t-\d+/ AND Білорусь", Word("білорусь")),
-        ('"border guard*"', Join("and", (Word("border"), Word("guard", True)))),
+        (r"re:/t-\d+/ AND exact:Білорусь", Word("білорусь")),
+        ('exact:"border guard*"', Join("and", (Word("border"), Word("guard", True)))),
         ("обов'язок", Join("and", (Word("обов"), Word("язок")))),
-        ("Ёлка", Word("елка")),
+        ("exact:Ёлка", Word("елка")),
         (
-            "ex-soldier",
+            "exact:ex-soldier",
             Join("or", (Join("and", (Word("ex"), Word("soldier"))), Word("exsoldier"))),
         ),
     ],
 )
 def test_needs_of_query_forms(query: str, expected: Need) -> None:
     assert need_of(query) == expected
+
+
+def test_a_plain_word_needs_one_of_its_forms() -> None:
+    need = need_of("танк AND border")
+    assert isinstance(need, Join) and need.op == "and"
+    tank, border = need.parts
+    assert isinstance(tank, Join) and tank.op == "or"
+    assert {Word("танк"), Word("танками"), Word("танков")} <= set(tank.parts)
+    assert isinstance(border, Join) and {Word("border"), Word("borders")} <= set(border.parts)
+    phrase = need_of('"border guard*"')  # the prefix stays a prefix, the other word inflects
+    assert isinstance(phrase, Join) and phrase.op == "and"
+    assert phrase.parts[1] == Word("guard", True) and Word("borders") in phrase.parts[0].parts
 
 
 @pytest.mark.parametrize(

@@ -49,13 +49,13 @@ def test_a_new_operator_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
         "exactly_one", lambda held, _: sum(held) == 1, lambda parts, _: need_any(parts)
     )
     monkeypatch.setitem(OPERATORS, "exactly_one", exactly_one)
-    node = Group("exactly_one", terms("tanks", "drones"))
+    node = Group("exactly_one", terms("exact:tanks", "exact:drones"))  # one form each
     matcher = compile_rules([rule(node)])
     assert matcher.match(Document("Tanks", ""))
     assert not matcher.match(Document("Tanks and drones", ""))
     assert not matcher.match(Document("Troops", ""))
     assert prefilter(node) == Join("or", (Word("tanks"), Word("drones")))
-    assert [t.text for t in all_terms(node)] == ["tanks", "drones"]
+    assert [t.text for t in all_terms(node)] == ["exact:tanks", "exact:drones"]
 
 
 def test_negation_and_needs_follow_the_operator() -> None:

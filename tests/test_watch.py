@@ -105,4 +105,3 @@ def test_no_successful_poll_for_too_long_is_told_once_and_its_end_once(tmp_path:
     with http_server() as admin:
         asyncio.run(go(admin))
         assert titles(admin) == ["No successful poll", "Polling works again"]
-

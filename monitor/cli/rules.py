@@ -36,11 +36,20 @@ def rules() -> None:
 @click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.pass_context
 def rules_check(ctx: click.Context, directory: Path | None) -> None:
-    """Validate every rule file; print problems as file:line:column: message."""
+    """Validate every rule file; print problems as file:line:column: message, then advice on
+    words that match only as written (no base form, or unknown to the dictionaries)."""
+    from monitor.rules.lint import word_advice
+
     result = _load(ctx, directory)
     for problem in result.problems:
         click.echo(str(problem))
-    click.echo(f"{len(result.rules)} rules ok, {len(result.problems)} problems", err=True)
+    advice = [a for rule in result.rules for a in word_advice(rule)]
+    for piece in advice:
+        click.echo(str(piece))
+    click.echo(
+        f"{len(result.rules)} rules ok, {len(result.problems)} problems, {len(advice)} warnings",
+        err=True,
+    )
     ctx.exit(1 if result.problems else 0)
 
 

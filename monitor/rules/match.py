@@ -124,6 +124,7 @@ class Matcher:
         anchors: dict[str, list[int]] = defaultdict(list)
         self._kind: dict[int, int] = {}
         self._verify: dict[int, re.Pattern[str]] = {}
+        self._case: dict[int, str] = {}  # patterns whose words must be written in a case
         self._regex: list[tuple[int, re2._Regexp]] = []
         self._regex_set = re2.Set.SearchSet(re2_options())
         for pattern, pid in self._pids.items():
@@ -131,7 +132,10 @@ class Matcher:
                 self._regex_set.Add(pattern.regex)
                 self._regex.append((pid, re2.compile(pattern.regex, re2_options())))
                 continue
-            anchors[pattern.parts[0][0]].append(pid)
+            for anchor in pattern.alternatives(0):
+                anchors[anchor].append(pid)
+            if pattern.case:
+                self._case[pid] = pattern.case
             if len(pattern.parts) > 1:
                 self._kind[pid], self._verify[pid] = _VERIFY, _verifier(pattern)
             else:
@@ -151,6 +155,8 @@ class Matcher:
             result.fields[where] = FieldScan(prepared, folded)
             if len(self._automaton):
                 self._scan_words(folded, where, result)
+                if self._case:
+                    self._check_case(result, where)
             if self._regex and self._regex_set.Match(folded):
                 self._scan_regex(folded, where, result)
         return result
@@ -174,6 +180,25 @@ class Matcher:
                     result.add(pid, where, start, last + 1)
                 elif (m := verify[pid].match(folded, start)) is not None:
                     result.add(pid, where, start, m.end())
+
+    def _check_case(self, result: Scan, where: str) -> None:
+        """Drop the occurrences of ``case:`` patterns written in another case."""
+        scan = result.fields[where]
+        for pid, shape in self._case.items():
+            found = result.spans.get(pid, {}).get(where)
+            if not found:
+                continue
+            kept = [
+                (a, b)
+                for a, b in found
+                if _in_case(scan.prepared[scan.original(a) : scan.original(b)], shape)
+            ]
+            if kept:
+                result.spans[pid][where] = kept
+            else:
+                del result.spans[pid][where]
+                if not result.spans[pid]:
+                    del result.spans[pid]
 
     def _scan_regex(self, folded: str, where: str, result: Scan) -> None:
         for index in self._regex_set.Match(folded):
@@ -316,10 +341,25 @@ def _window_covers(marks: list[tuple[int, int]], labels: int, within: int) -> bo
 
 def _verifier(pattern: Pattern) -> re.Pattern[str]:
     pieces = []
-    for word, is_prefix in pattern.parts:
-        pieces.append(re.escape(word) + (r"\w*" if is_prefix else ""))
+    for index, (_, is_prefix) in enumerate(pattern.parts):
+        forms = sorted(pattern.alternatives(index), key=len, reverse=True)  # longest first
+        word = (
+            "(?:" + "|".join(re.escape(f) for f in forms) + ")"
+            if len(forms) > 1
+            else re.escape(forms[0])
+        )
+        pieces.append(word + (r"\w*" if is_prefix else ""))
     tail = "" if pattern.parts[-1][1] else r"(?!\w)"
     return re.compile(r"\W+".join(pieces) + tail)
+
+
+def _in_case(written: str, shape: str) -> bool:
+    letters = [ch for ch in written if ch.isalpha()]
+    if not letters:
+        return False
+    if shape == "upper":
+        return all(ch.isupper() for ch in letters)
+    return letters[0].isupper() if shape == "title" else letters[0].islower()
 
 
 def _hit(rule: Rule, score: float, evidence: list[Evidence]) -> Hit:

@@ -35,5 +35,11 @@ def need_any(parts: list[Need | None]) -> Need | None:
     """One of the parts is needed; if one of them cannot be said, nothing can be."""
     if not parts or any(p is None for p in parts):
         return None
-    unique = tuple(dict.fromkeys(p for p in parts if p is not None))
+    flat = [q for p in parts if p is not None for q in _alternatives(p)]
+    unique = tuple(dict.fromkeys(flat))
     return unique[0] if len(unique) == 1 else Join("or", unique)
+
+
+def _alternatives(need: Need) -> tuple[Need, ...]:
+    """An OR's parts (so ORs of ORs read as one), else the need itself."""
+    return need.parts if isinstance(need, Join) and need.op == "or" else (need,)

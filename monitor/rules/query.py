@@ -7,7 +7,9 @@
     near    := primary ("NEAR/" N primary)*   operands: terms or ( OR of terms )
     primary := "(" or ")" | FIELD ":" primary | TERM
     FIELD   := title | text
-    TERM    := word | prefix* | "quoted phrase" | re:/regex/ , each with an optional ^weight
+    TERM    := word | prefix* | "quoted phrase" | re:/regex/ , each with an optional ^weight;
+               a word or phrase may start with exact: (only as written) or case: (only in
+               the case written)
 
 AND, OR, NOT and NEAR/N are matched in any case. Errors carry the offset of the problem.
 """
@@ -26,7 +28,7 @@ _TOKEN = re.compile(
       (?P<op>AND|OR|NOT)(?=[\s()]|$) |
       (?P<field>title|text):(?=\S) |
       (?P<regex>re:/(?:[^/\\]|\\.)*/(?:\^\d+(?:\.\d+)?)?) |
-      (?P<phrase>"[^"]*"(?:\^\d+(?:\.\d+)?)?) |
+      (?P<phrase>(?:(?:exact|case):)*"[^"]*"(?:\^\d+(?:\.\d+)?)?) |
       (?P<quote>") |
       (?P<word>[^\s()"]+)
     )""",
@@ -164,6 +166,8 @@ class _Parser:
             node = self.parse_primary(token.text.lower())  # type: ignore[arg-type]
             self.depth -= 1
             return node
+        if token.kind == "word" and token.text.upper().startswith("NEAR/"):
+            raise self.fail("NEAR/ takes the number of words between its terms: NEAR/5", token)
         if token.kind in {"word", "phrase", "regex"}:
             try:
                 return parse_term(token.text, field)

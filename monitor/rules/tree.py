@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 import re2
 
 from monitor.entities import Severity
+from monitor.language.forms import forms_of
 from monitor.rules.need import Need, Word, need_all, need_any
 from monitor.rules.text import fold, prepare, words
 
@@ -43,10 +44,21 @@ class TermSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Pattern:
-    """What the scanner looks for: folded words (each maybe a prefix), or a regex."""
+    """What the scanner looks for: folded words (each maybe a prefix), or a regex.
+
+    ``forms`` holds, for each word, every form it matches (a base form's inflections);
+    empty when each word matches only as written. ``case`` asks the document's words to
+    be written in this case: "title", "upper" or "lower" (``case:`` terms).
+    """
 
     parts: tuple[tuple[str, bool], ...] = ()
     regex: str | None = None
+    forms: tuple[tuple[str, ...], ...] = ()
+    case: str = ""
+
+    def alternatives(self, index: int) -> tuple[str, ...]:
+        """The forms the ``index``-th word matches."""
+        return self.forms[index] if self.forms else (self.parts[index][0],)
 
 
 @dataclass(frozen=True)
@@ -197,15 +209,24 @@ Node = Term | Group | Near
 
 def _pattern_need(pattern: Pattern) -> Need | None:
     """Only words of letters: database tokenisers split digits, hyphens and underscores in
-    their own ways; words with apostrophes go in as their letter runs."""
+    their own ways; words with apostrophes go in as their letter runs. A word with several
+    forms needs one of them."""
     if pattern.regex is not None:
         return None
     found: list[Need | None] = []
-    for word, prefix in pattern.parts:
-        runs = word.split("'")
-        for i, run in enumerate(runs):
-            found.append(Word(run, prefix and i == len(runs) - 1) if run.isalpha() else None)
+    for index, (_, prefix) in enumerate(pattern.parts):
+        found.append(need_any([_word_need(w, prefix) for w in pattern.alternatives(index)]))
     return need_all(found)
+
+
+def _word_need(word: str, prefix: bool) -> Need | None:
+    runs = word.split("'")
+    return need_all(
+        [
+            Word(run, prefix and i == len(runs) - 1) if run.isalpha() else None
+            for i, run in enumerate(runs)
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -239,31 +260,81 @@ class Rule:
 
 
 def parse_term(text: str, field: Field = "any") -> Term:
-    """``troop*``, ``border guard``, ``"Belarus border"^2``, ``re:\\bt\\d+``."""
+    """``troop``, ``troop*``, ``border guard``, ``"Belarus border"^2``, ``re:\\bt\\d+``,
+    ``exact:полки``, ``case:Запад``. A plain word matches every form of it (``forms_of``);
+    ``word*`` is a prefix; ``exact:`` and all-capital acronyms match as written."""
     body, weight = _split_weight(text.strip())
     if body.startswith(REGEX_PREFIX):
         return Term(text, (_regex_pattern(text, body[len(REGEX_PREFIX) :]),), field, weight)
+    options, body = _options(body)
     if len(body) >= 2 and body[0] == body[-1] == '"':
         body = body[1:-1]
     if '"' in body:
         raise TermSyntaxError(f"term '{text}': unbalanced or inner quote")
     parts: list[tuple[str, bool]] = []
+    forms: list[tuple[str, ...]] = []
     for piece in body.split():
         prefix = piece.endswith("*")
         core = piece.rstrip("*")
         if "*" in core:
             raise TermSyntaxError(f"term '{text}': '*' is allowed only at the end of a word")
+        written = words(prepare(core))
         tokens = words(fold(prepare(core)))
         if not tokens:
             raise TermSyntaxError(f"term '{text}': no letters or digits to match")
-        parts.extend((tok, False) for tok in tokens[:-1])
-        parts.append((tokens[-1], prefix))
+        for index, token in enumerate(tokens):
+            last = index == len(tokens) - 1
+            parts.append((token, prefix and last))
+            as_written = written[index] if len(written) == len(tokens) else token
+            exact = "exact" in options or (prefix and last) or _is_acronym(as_written)
+            forms.append((token,) if exact else _forms(token, len(body.split()) > 1))
     if not parts:
         raise TermSyntaxError("empty term")
-    patterns = [Pattern(tuple(parts))]
+    case = _case_shape(body) if "case" in options else ""
+    inflected = tuple(forms) if any(len(f) > 1 for f in forms) else ()
+    patterns = [Pattern(tuple(parts), forms=inflected, case=case)]
     if len(parts) > 1 and len(body.split()) == 1:  # ex-soldier: also match exsoldier
-        patterns.append(Pattern((("".join(w for w, _ in parts), parts[-1][1]),)))
+        patterns.append(Pattern((("".join(w for w, _ in parts), parts[-1][1]),), case=case))
     return Term(text, tuple(patterns), field, weight)
+
+
+TERM_OPTIONS = ("exact", "case")  # ``exact:word``, ``case:Name``, in either order
+
+
+def _options(body: str) -> tuple[set[str], str]:
+    options: set[str] = set()
+    while True:
+        head, colon, rest = body.partition(":")
+        if not colon or head not in TERM_OPTIONS or head in options or not rest.strip():
+            return options, body
+        options.add(head)
+        body = rest.strip()
+
+
+def _is_acronym(word: str) -> bool:
+    """БПЛА, ЗРК, NATO: all capitals, kept as written."""
+    return len(word) >= 2 and word.isalpha() and word.isupper()
+
+
+def _forms(token: str, in_phrase: bool) -> tuple[str, ...]:
+    """The folded forms a plain word matches, the word first."""
+    if not token.isalpha() or len(token) < 3:
+        return (token,)
+    found = {token}
+    for form in forms_of(token, in_phrase):
+        folded = words(fold(prepare(form)))
+        if len(folded) == 1:
+            found.add(folded[0])
+    return (token, *sorted(found - {token}))
+
+
+def _case_shape(body: str) -> str:
+    letters = [ch for ch in body if ch.isalpha()]
+    if not letters:
+        return ""
+    if all(ch.isupper() for ch in letters):
+        return "upper"
+    return "title" if letters[0].isupper() else "lower"
 
 
 def _split_weight(text: str) -> tuple[str, float]:

@@ -52,7 +52,9 @@ async def _deliver_until(app: App, polled: asyncio.Event) -> DeliveryReport:
     while True:
         last = polled.is_set()
         report.add(
-            await deliver_due(svc.sessions, app.sender, db=svc.db_thread, admin=svc.config.admin)
+            await deliver_due(
+                svc.sessions, app.sender, db=svc.db_thread, admin=svc.config.admin, flush=last
+            )
         )
         if last:
             return report
