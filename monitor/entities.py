@@ -84,8 +84,81 @@ class FeedEntry:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A count the text gives: "близько 9 тисяч військовослужбовців" is 9,000 troops,
+    approximate."""
+
+    value: float
+    unit: str  # a unit of the lexicon: troops, battalion, tank...
+    kind: str  # people, formation, equipment
+    approximate: bool
+    field: str  # "title" or "text"
+    start: int  # offsets in that field
+    end: int
+
+    def label(self) -> str:
+        """ "≈9,000 troops": how alerts name it."""
+        number = f"{self.value:,.0f}" if self.value == int(self.value) else f"{self.value:g}"
+        return f"{'≈' if self.approximate else ''}{number} {self.unit}"
+
+
+UNCOUNTED = {"troops", "people", "equipment", "artillery", "aircraft"}  # no plural -s
+
+
+def _plural(unit: str, value: float) -> str:
+    if value == 1 or unit in UNCOUNTED:
+        return unit
+    return unit[:-1] + "ies" if unit.endswith("y") else unit + "s"
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    """A place the text names, resolved to one gazetteer entry."""
+
+    id: str
+    name: str  # its English name
+    country: str  # ISO 3166 alpha-2
+    lat: float
+    lon: float
+    kind: str  # settlement, region, airfield, range, checkpoint...
+    field: str
+    start: int
+    end: int
+
+    def label(self) -> str:
+        """ "Brest (BY)": how alerts name it."""
+        return f"{self.name} ({self.country})"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the language layer read in a document: figures, places and the countries it
+    names (those of its places included)."""
+
+    figures: tuple[Figure, ...] = ()
+    places: tuple[PlaceRef, ...] = ()
+    countries: tuple[str, ...] = ()
+
+    def labels(self, limit: int = 3) -> list[str]:
+        """The largest figure of each unit (largest first), then the places in the order
+        the text names them: what an alert's facts line shows."""
+        best: dict[str, Figure] = {}
+        for f in self.figures:
+            if f.unit not in best or f.value > best[f.unit].value:
+                best[f.unit] = f
+        counts = [f.label() for f in sorted(best.values(), key=lambda f: -f.value)[:limit]]
+        places = list(dict.fromkeys(p.label() for p in self.places))[:limit]
+        return counts + places
+
+    def line(self) -> str:
+        """ "≈9,000 troops · 200 equipment · Brest (BY)", or empty."""
+        return " · ".join(self.labels())
+
+
+@dataclass(frozen=True)
 class Document:
-    """What the matcher reads: a title and a body of plain text."""
+    """What the matcher reads: a title and a body of plain text, and, once the language
+    layer has read it, its facts."""
 
     title: str
     text: str
@@ -93,6 +166,7 @@ class Document:
     url: str | None = None
     feed: str | None = None
     tags: tuple[str, ...] = ()
+    facts: Facts | None = None
 
 
 @dataclass(frozen=True)
@@ -161,3 +235,4 @@ class Alert:
     first_headline: str | None = None  # set when another outlet's copy was alerted first
     targets_done: frozenset[str] = frozenset()  # keys of the channel's URLs that have it
     revision: int = 1  # the article's revision the rule first matched: above 1, an update
+    facts: str = ""  # the article's figures and places, as alerts show them (Facts.line)

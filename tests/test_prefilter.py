@@ -45,7 +45,7 @@ def tokens_of(doc: Document) -> set[str]:
     [
         ("exact:troops NEAR/3 exact:armour", Join("and", (Word("troops"), Word("armour")))),
         ("troop* OR військ*", Join("or", (Word("troop", True), Word("військ", True)))),
-        ("Belarus AND NOT exercise", Word("belarus")),
+        ("exact:Belarus AND NOT exercise", Word("belarus")),
         (r"re:/t-\d+/ AND exact:Білорусь", Word("білорусь")),
         ('exact:"border guard*"', Join("and", (Word("border"), Word("guard", True)))),
         ("обов'язок", Join("and", (Word("обов"), Word("язок")))),

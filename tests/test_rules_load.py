@@ -63,7 +63,8 @@ def test_a_nested_block_of_none_alone_is_refused_once(tmp_path: Path) -> None:
     found = problems_of(tmp_path, "name: X\nseverity: low\nmatch:\n  any:\n    - none: [a]\n")
     assert found == [
         f"{tmp_path / 'r.yaml'}:5:7: match.any.0: Value error, a match block needs "
-        "'all', 'any', 'at_least'/'of', 'near' or 'query' (a rule cannot fire on 'none' alone)"
+        "'all', 'any', 'at_least'/'of', 'near' or 'query' (a rule cannot fire on 'none', "
+        "'figure' or 'place' alone)"
     ]
 
 

@@ -24,6 +24,7 @@ def test_the_stages_run_in_the_declared_order() -> None:
         ("extract", "loop"),
         ("sign", "loop"),
         ("language", "cpu"),
+        ("understand", "cpu"),
         ("match", "cpu"),
     ]
 

@@ -15,13 +15,13 @@ import click
 from monitor.cli.base import Fail, _config, cli
 from monitor.collect import collect_less
 from monitor.config import Config, settings_table
-from monitor.entities import Document
+from monitor.entities import Document, Facts, Figure, PlaceRef
 from monitor.errors import ConfigError, MonitorError
 from monitor.extract import extract_page
 from monitor.language import LanguageIdentifier
 from monitor.logs import setup_logging
 from monitor.rules import compile_rules, load_rules
-from monitor.service.app import App, StartupNotes, open_services
+from monitor.service.app import App, StartupNotes, open_services, understanding_for
 from monitor.service.cycle import CycleReport, run_cycle
 from monitor.store import repository as repo
 from monitor.store.db import single_process
@@ -195,6 +195,7 @@ def match(
         click.echo(f"rule skipped: {problem}", err=True)
     matcher = compile_rules(rules.rules)
     identifier = LanguageIdentifier(config.languages)
+    understanding = understanding_for(config)
     failed = False
     for path in paths:
         try:
@@ -204,6 +205,8 @@ def match(
             failed = True
             continue
         doc = replace(doc, language=identifier.identify(doc.title, doc.text))
+        doc = understanding.read(doc)
+        facts = doc.facts or Facts()
         hits = matcher.match(doc)
         if as_json:
             click.echo(
@@ -212,6 +215,9 @@ def match(
                         "input": path,
                         "title": doc.title,
                         "language": doc.language,
+                        "figures": [_figure_json(f) for f in facts.figures],
+                        "places": [_place_json(p) for p in facts.places],
+                        "countries": list(facts.countries),
                         "hits": [
                             {
                                 "rule": h.rule_id,
@@ -228,6 +234,8 @@ def match(
             )
             continue
         click.echo(f"{path}: {doc.title!r} ({doc.language or 'language unknown'})")
+        if facts.line():
+            click.echo(f"  {facts.line()}")
         for h in hits or []:
             click.echo(f"  {h.rule_id} ({h.severity.name}, score {h.score:g})")
             for e in h.evidence:
@@ -235,6 +243,16 @@ def match(
         if not hits:
             click.echo("  no rule fires")
     ctx.exit(1 if failed or rules.problems else 0)
+
+
+def _figure_json(f: Figure) -> dict[str, object]:
+    return {"value": f.value, "unit": f.unit, "kind": f.kind, "approximate": f.approximate,
+            "field": f.field, "span": [f.start, f.end]}  # fmt: skip
+
+
+def _place_json(p: PlaceRef) -> dict[str, object]:
+    return {"id": p.id, "name": p.name, "country": p.country, "lat": p.lat, "lon": p.lon,
+            "kind": p.kind, "field": p.field, "span": [p.start, p.end]}  # fmt: skip
 
 
 def _read_document(path: str) -> Document:

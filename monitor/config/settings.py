@@ -292,6 +292,22 @@ SETTINGS: tuple[Setting, ...] = (
         "10m",
     ),
     Setting(
+        "MONITOR_LEXICON",
+        None,
+        "A YAML file of units that figures count, added to the shipped lexicon (same shape "
+        "as `monitor/language/data/lexicon.yaml`).",
+        path,
+        "lexicon_path",
+    ),
+    Setting(
+        "MONITOR_SITES",
+        None,
+        "A YAML file of places (military sites, regions) added to the gazetteer (same shape "
+        "as `monitor/language/data/sites.yaml`).",
+        path,
+        "sites_path",
+    ),
+    Setting(
         "MONITOR_LANGUAGES",
         ("en", "ru", "uk", "be", "pl", "lt", "lv", "de"),
         "Comma-separated ISO 639-1 codes of the languages articles are identified among "
@@ -415,6 +431,8 @@ class Config:
     shutdown_grace: float = default("shutdown_grace")
     retention_days: float = default("retention_days")
     languages: tuple[str, ...] = default("languages")
+    lexicon_path: Path | None = None
+    sites_path: Path | None = None
     lease: float = default("lease")
     log_level: str = default("log_level")
     log_format: str = default("log_format")

@@ -15,10 +15,10 @@ Ordinals ("5th brigade", "2-й батальон"), percentages and amounts of mo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.entities import Figure
 from monitor.language.forms import forms_of
 from monitor.language.lexicon import Lexicon, load_lexicon
 
@@ -67,28 +67,14 @@ _ORDINAL_SUFFIX = re.compile(
 
 
 @dataclass(frozen=True)
-class Figure:
-    value: float
-    unit: str
-    kind: str  # people, formation, equipment
-    approximate: bool
-    start: int  # where the figure is in the text
-    end: int
-    text: str
-
-    def label(self) -> str:
-        """ "≈9,000 troops": how an alert names it."""
-        number = f"{self.value:,.0f}" if self.value >= 10 else f"{self.value:g}"
-        return f"{'≈' if self.approximate else ''}{number} {self.unit}"
-
-
-@dataclass(frozen=True)
 class _Token:
     kind: str  # num | word | sign
     text: str
     low: str
     start: int
     end: int
+    after: str  # the few characters that follow (ordinal suffixes, %)
+    before: str  # the two characters before (currency, a model's "T-")
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -96,7 +82,18 @@ def _tokens(text: str) -> list[_Token]:
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "sign"
         low = m.group().lower().replace("ё", "е").replace("’", "'").replace("ʼ", "'")
-        found.append(_Token(kind, m.group(), low, m.start(), m.end()))
+        start, end = m.start(), m.end()
+        found.append(
+            _Token(
+                kind,
+                m.group(),
+                low,
+                start,
+                end,
+                text[end : end + 4],
+                text[max(0, start - 2) : start],
+            )
+        )
     return found
 
 
@@ -114,12 +111,12 @@ class FigureFinder:
         self.lexicon = lexicon
         self.numbers = _number_words()
 
-    def find(self, text: str) -> list[Figure]:
+    def find(self, text: str, field: str = "text") -> list[Figure]:
         tokens = _tokens(text)
         figures = []
         i = 0
         while i < len(tokens):
-            found = self._figure_at(text, tokens, i)
+            found = self._figure_at(tokens, i, field)
             if found is None:
                 i += 1
                 continue
@@ -127,8 +124,8 @@ class FigureFinder:
             figures.append(figure)
         return figures
 
-    def _figure_at(self, text: str, tokens: list[_Token], i: int) -> tuple[Figure, int] | None:
-        number = self._number(text, tokens, i)
+    def _figure_at(self, tokens: list[_Token], i: int, field: str) -> tuple[Figure, int] | None:
+        number = self._number(tokens, i)
         if number is None:
             return None
         value, vague, after = number
@@ -138,22 +135,14 @@ class FigureFinder:
         name, kind, end = unit
         approx_start = self._approx_before(tokens, i)
         first = tokens[approx_start if approx_start is not None else i]
-        figure = Figure(
-            value,
-            name,
-            kind,
-            vague or approx_start is not None,
-            first.start,
-            tokens[end - 1].end,
-            text[first.start : tokens[end - 1].end],
-        )
-        return figure, end
+        approximate = vague or approx_start is not None
+        return Figure(value, name, kind, approximate, field, first.start, tokens[end - 1].end), end
 
-    def _number(self, text: str, tokens: list[_Token], i: int) -> tuple[float, bool, int] | None:
+    def _number(self, tokens: list[_Token], i: int) -> tuple[float, bool, int] | None:
         """The value starting at token ``i``, whether it is vague, and the token after it."""
         token = tokens[i]
         if token.kind == "num":
-            if _not_a_count(text, tokens, i):
+            if _not_a_count(tokens, i):
                 return None
             value = _digits(token.text)
             j = i + 1
@@ -229,13 +218,12 @@ def _digits(text: str) -> float:
     return float(cleaned.replace(",", "."))
 
 
-def _not_a_count(text: str, tokens: list[_Token], i: int) -> bool:
+def _not_a_count(tokens: list[_Token], i: int) -> bool:
     """Ordinals, percentages, money, model numbers (T-72), years after "in", phone parts."""
     token = tokens[i]
-    rest = text[token.end : token.end + 4]
+    rest, before = token.after, token.before
     if _ORDINAL_SUFFIX.match(rest) or rest[:1] in ("%", "$", "€", "₽") or rest.startswith(" %"):
         return True
-    before = text[max(0, token.start - 2) : token.start]
     if before[-1:] in ("$", "€", "£", "+", "-", "№", "#") or before.endswith(("-", "‑")):
         return True
     value = _digits(token.text)
@@ -264,13 +252,3 @@ def _modifier(token: _Token) -> bool:
 
 def figure_finder(extra: Path | None = None) -> FigureFinder:
     return FigureFinder(load_lexicon(extra))
-
-
-def labels(figures: list[Figure], limit: int = 3) -> Iterator[str]:
-    """The largest figure of each unit, largest first: what an alert's line shows."""
-    best: dict[str, Figure] = {}
-    for f in figures:
-        if f.unit not in best or f.value > best[f.unit].value:
-            best[f.unit] = f
-    for figure in sorted(best.values(), key=lambda f: -f.value)[:limit]:
-        yield figure.label()

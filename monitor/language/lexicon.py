@@ -25,8 +25,10 @@ class Lexicon:
     # a unit name's words (each a form) -> (unit, kind)
     names: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
     fillers: set[str] = field(default_factory=set)
+    units: set[str] = field(default_factory=set)  # unit names and kinds: what rules may ask
 
     def add(self, unit: str, kind: str, words: list[str]) -> None:
+        self.units |= {unit, kind}
         for name in words:
             pieces = [_low(p) for p in name.split()]
             phrase = len(pieces) > 1

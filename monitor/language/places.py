@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.entities import PlaceRef
 from monitor.language.forms import analyse
 from monitor.language.gazetteer import SITES, Place, _km, read_places, read_sites
 
@@ -53,18 +54,6 @@ COUNTRY_NAMES = {
     "DE": ["Germany", "Германия", "Німеччина"],
     "US": ["United States", "США", "Америка"],
 }
-
-
-@dataclass(frozen=True)
-class Mention:
-    place: Place
-    start: int
-    end: int
-    text: str
-
-    def label(self) -> str:
-        """ "Brest (BY)": how an alert names it."""
-        return f"{self.place.name} ({self.place.country})"
 
 
 def _low(word: str) -> str:
@@ -127,10 +116,11 @@ class PlaceFinder:
             return {word}
         return _stems(word)
 
-    def find(self, text: str) -> list[Mention]:
+    def find(self, text: str, field: str = "text", named: set[str] | None = None) -> list[PlaceRef]:
+        """The places ``text`` names; ``named``: countries the whole document names."""
         tokens = _tokens(text)
-        countries = self.countries(text, tokens)
-        mentions: list[Mention] = []
+        countries = self.countries(text, tokens) | (named or set())
+        mentions: list[PlaceRef] = []
         i = 0
         while i < len(tokens):
             found = self._at(tokens, i, countries)
@@ -139,7 +129,10 @@ class PlaceFinder:
                 continue
             place, size = found
             start, end = tokens[i].start, tokens[i + size - 1].end
-            mentions.append(Mention(place, start, end, text[start:end]))
+            p = place
+            mentions.append(
+                PlaceRef(p.id, p.name, p.country, p.lat, p.lon, p.kind, field, start, end)
+            )
             i += size
         return mentions
 
@@ -228,7 +221,7 @@ def _common_word(low: str) -> bool:
     return analysis.common or analysis.person
 
 
-def distance_km(a: Place, b: Place) -> float:
+def distance_km(a: Place | PlaceRef, b: Place | PlaceRef) -> float:
     """Great-circle distance between two places."""
     return _km(a.lat, a.lon, b.lat, b.lon)
 
@@ -238,9 +231,3 @@ def place_finder(extra_sites: Path | None = None) -> PlaceFinder:
     if extra_sites is not None:
         places += read_sites(extra_sites)
     return PlaceFinder(places)
-
-
-def labels(mentions: list[Mention], limit: int = 3) -> list[str]:
-    """Distinct places, in the order the text names them."""
-    seen = dict.fromkeys(m.label() for m in mentions)
-    return list(seen)[:limit]

@@ -12,6 +12,7 @@ Titles and subjects are one line: CR/LF and invisible control characters removed
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from markupsafe import Markup
 
 from monitor.entities import Alert, Evidence
 from monitor.feeds.urls import is_web_link
+from monitor.rules.tree import TermSyntaxError, parse_term
 
 MAX_HEADLINE = 300
 TEMPLATES = Path(__file__).parent / "templates"
@@ -150,13 +152,11 @@ class Part:
 
 
 def emphasise(evidence: Evidence) -> list[Part]:
-    """The snippet split into parts, the matched term's occurrences marked."""
-    term = evidence.term.strip().strip('"')
-    if term.startswith("re:") or not term:
+    """The snippet split into parts, the matched term's occurrences (any of its forms)
+    marked."""
+    pattern = _term_pattern(evidence.term)
+    if pattern is None:
         return [Part(evidence.snippet, False)]
-    term = re.sub(r"\^\d+(\.\d+)?$", "", term)
-    pieces = [re.escape(p.rstrip("*")) + (r"\w*" if p.endswith("*") else "") for p in term.split()]
-    pattern = re.compile(r"(?<!\w)" + r"\W+".join(pieces) + r"(?!\w)", re.IGNORECASE)
     parts, last = [], 0
     for m in pattern.finditer(evidence.snippet):
         parts.append(Part(evidence.snippet[last : m.start()], False))
@@ -170,6 +170,28 @@ def _when(alert: Alert) -> str:
     return alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "unknown"
 
 
+@functools.lru_cache(maxsize=4096)
+def _term_pattern(term: str) -> re.Pattern[str] | None:
+    """What a term matches, as a pattern over the snippet's text: each word's forms (a
+    prefix's continuation), words separated as the engine separates them."""
+    try:
+        parsed = parse_term(term)
+    except TermSyntaxError:
+        return None
+    alternatives = []
+    for pattern in parsed.patterns:
+        if pattern.regex is not None:
+            return None
+        pieces = []
+        for index, (_, prefix) in enumerate(pattern.parts):
+            forms = sorted(pattern.alternatives(index), key=len, reverse=True)
+            word = "(?:" + "|".join(re.escape(f) for f in forms) + ")"
+            pieces.append(word + (r"\w*" if prefix else ""))
+        alternatives.append(r"\W+".join(pieces))
+    body = "|".join(f"(?:{a})" for a in alternatives)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+
+
 def alert_context(alert: Alert, base_url: str | None) -> dict[str, Any]:
     return {
         "headline": one_line(alert.headline) or "(no headline)",
@@ -181,6 +203,7 @@ def alert_context(alert: Alert, base_url: str | None) -> dict[str, Any]:
         "rule_name": one_line(alert.rule_name, 100),
         "article_page": f"{base_url.rstrip('/')}/articles/{alert.article_id}" if base_url else None,
         "first_headline": one_line(alert.first_headline or ""),
+        "facts": one_line(alert.facts, 300),
         "update": (
             f"Update: the outlet revised this article (revision {alert.revision}) "
             "and the rule matched the new text"

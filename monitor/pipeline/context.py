@@ -14,6 +14,7 @@ from monitor.batch import Batcher
 from monitor.config import Config
 from monitor.feeds.pages import Pages
 from monitor.language import LanguageIdentifier
+from monitor.language.understand import Understanding, default_understanding
 from monitor.pipeline.outcomes import Outcome, write_outcomes
 from monitor.pipeline.storing import STORE_GROUP_LIMIT, Matched, Stored, Storing
 from monitor.rules import Matcher
@@ -32,6 +33,7 @@ class Services:
     pages: Pages  # what the page stage fetches and extracts article pages with
     matcher: Matcher  # swapped whole when the rules are reloaded
     identifier: LanguageIdentifier = field(default_factory=LanguageIdentifier)
+    understanding: Understanding = field(default_factory=default_understanding)
     sources: Mapping[str, Source] = field(default_factory=lambda: SOURCES)
     stories: tuple[float, float] = STORY_DEFAULTS  # window seconds, similarity
     corrections: frozenset[str] = frozenset()  # channels sent a follow-up on a revision

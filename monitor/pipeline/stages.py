@@ -1,5 +1,5 @@
 """The per-article stages, in the order ``STAGES`` lists them: page, extract, sign,
-language, match.
+language, understand, match.
 
 Each stage takes the article so far (a frozen ``Draft``) and returns it with its part
 done; a stage that cannot do its part records why and passes the article on, so an
@@ -140,6 +140,13 @@ def identify_language(svc: Services, d: Draft) -> Draft:
     return replace(d, article=article)
 
 
+def understand(svc: Services, d: Draft) -> Draft:
+    """Figures and places, read once: rules, alerts, search and pages use them."""
+    assert d.article is not None, "sign comes before understand"
+    document = svc.understanding.read(d.article.document)
+    return replace(d, article=replace(d.article, document=document))
+
+
 def match(svc: Services, d: Draft) -> Draft:
     assert d.article is not None, "sign comes before match"
     return replace(d, hits=tuple(svc.matcher.match(d.article.document)))
@@ -172,5 +179,6 @@ STAGES: tuple[Stage, ...] = (
     Stage("extract", "loop", extract_text),
     Stage("sign", "loop", sign),
     Stage("language", "cpu", identify_language),
+    Stage("understand", "cpu", understand),
     Stage("match", "cpu", match),
 )

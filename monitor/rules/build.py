@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from monitor.entities import Severity
-from monitor.rules.model import MatchBlock, NearSpec, RuleFile
+from monitor.rules.conditions import Condition, ConditionError, country, figure, near, place
+from monitor.rules.model import MatchBlock, NearSpec, PlaceSpec, RuleFile
 from monitor.rules.query import parse_query
 from monitor.rules.tree import (
     OPERATORS,
@@ -61,8 +62,33 @@ def build_tree(block: MatchBlock, path: DataPath, inherited: Field) -> Node:
         groups.append(_near(block.near, (*path, "near"), field))
     if block.query is not None:
         groups.append(_query(block.query, (*path, "query"), field))
+    groups += _conditions(block, path)
     first = groups[0]
     return first if len(groups) == 1 else Group("all", tuple(groups))
+
+
+def _conditions(block: MatchBlock, path: DataPath) -> list[Node]:
+    found: list[Node] = []
+    try:
+        if block.figure is not None:
+            spec = block.figure
+            text = f"figure:{spec.unit}>={spec.at_least:g}"
+            found.append(figure(spec.unit, spec.at_least, text))
+        if block.place is not None:
+            found.append(_place(block.place))
+    except ConditionError as exc:
+        key = "figure" if block.figure is not None and "figure:" in str(exc) else "place"
+        raise TermSyntaxError(str(exc), (*path, key)) from None
+    return found
+
+
+def _place(spec: PlaceSpec) -> Condition:
+    if spec.country is not None:
+        return country(spec.country, f"country:{spec.country}")
+    if spec.name is not None:
+        return place(spec.name, f"place:{spec.name}")
+    assert spec.near is not None and spec.within_km is not None
+    return near(spec.near, spec.within_km, f"near:{spec.near}/{spec.within_km:g}")
 
 
 def _items(items: list[str | MatchBlock], path: DataPath, field: Field) -> tuple[Node, ...]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import ahocorasick
 import re2
 
-from monitor.entities import Document, Evidence, Hit
+from monitor.entities import Document, Evidence, Facts, Hit
+from monitor.language.understand import default_understanding
 from monitor.rules.text import WORD, fold, is_word_char, offset_map, prepare, to_original
 from monitor.rules.tree import (
     Near,
@@ -28,6 +29,7 @@ from monitor.rules.tree import (
     Rule,
     Term,
     all_terms,
+    conditions,
     positive_terms,
     re2_options,
 )
@@ -86,6 +88,7 @@ class Matcher:
         # are found from the patterns present, not by testing every term.
         self._positive_by_pid: list[dict[int, list[tuple[int, Term]]]] = []
         self._required: list[tuple[frozenset[int], ...]] = []
+        self._has_conditions = [any(True for _ in conditions(r.match)) for r in self.rules]
         for index, rule in enumerate(self.rules):
             for term in all_terms(rule.match):
                 self._term_pids[term] = frozenset(self._pid(p) for p in term.patterns)
@@ -229,7 +232,7 @@ class Matcher:
         present = scan.spans.keys()
         rules_by_pid = self._rules_by_pid
         candidates = sorted({i for pid in present for i in rules_by_pid.get(pid, ())})
-        view = _View(self._term_pids, scan)
+        view = _View(self._term_pids, scan, doc)
         hits: list[tuple[int, Hit]] = []
         for index in candidates:
             if any(group.isdisjoint(present) for group in self._required[index]):
@@ -242,6 +245,8 @@ class Matcher:
             if rule.threshold is not None and score < rule.threshold:
                 continue
             evidence = [view.evidence(t) for t in matched[:MAX_EVIDENCE]]
+            if self._has_conditions[index]:
+                evidence += view.condition_evidence(rule.match)
             hits.append((index, _hit(rule, score, evidence)))
         return hits
 
@@ -256,11 +261,16 @@ class Matcher:
 
 
 class _View:
-    """One document's scan, read through one rule's terms."""
+    """One document's scan, read through one rule's terms (and its facts, read on first
+    need when the pipeline did not read them already)."""
 
-    def __init__(self, term_pids: dict[Term, frozenset[int]], scan: Scan) -> None:
+    def __init__(
+        self, term_pids: dict[Term, frozenset[int]], scan: Scan, doc: Document | None = None
+    ) -> None:
         self.term_pids = term_pids
         self.scan = scan
+        self.doc = doc
+        self._facts: Facts | None = doc.facts if doc is not None else Facts()
         self.present: dict[str, set[int]] = {"any": set(scan.spans)}
         for where in FIELDS:
             self.present[where] = {pid for pid, found in scan.spans.items() if where in found}
@@ -276,6 +286,23 @@ class _View:
 
     def holds(self, node: Node) -> bool:
         return node.holds(self)
+
+    def facts(self) -> Facts:
+        if self._facts is None:
+            assert self.doc is not None
+            self._facts = default_understanding().read(self.doc).facts or Facts()
+        return self._facts
+
+    def condition_evidence(self, node: Node) -> list[Evidence]:
+        """Why each condition of the tree holds: the figure or place, in its passage."""
+        found = []
+        for condition in conditions(node):
+            places = condition.found(self.facts())
+            if places:
+                where, start, end = places[0]
+                text = self.scan.fields[where].prepared if where in self.scan.fields else ""
+                found.append(Evidence(condition.text, where, snippet(text, start, end)))
+        return found
 
     def near(self, node: Near) -> bool:
         fields = set(FIELDS)

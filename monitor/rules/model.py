@@ -21,6 +21,34 @@ class NearSpec(BaseModel):
     within: int = Field(ge=1, le=200)
 
 
+class FigureSpec(BaseModel):
+    """At least this many of a unit (troops, tank...) or a kind (people, equipment)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unit: TermText
+    at_least: float = Field(default=1, gt=0)
+
+
+class PlaceSpec(BaseModel):
+    """A country it names, a place it names, or a place within ``within_km`` of one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: TermText | None = None
+    name: TermText | None = None
+    near: TermText | None = None
+    within_km: float | None = Field(default=None, gt=0, le=5000)
+
+    @model_validator(mode="after")
+    def _one(self) -> PlaceSpec:
+        if sum(v is not None for v in (self.country, self.name, self.near)) != 1:
+            raise ValueError("give one of 'country', 'name' or 'near' (with 'within_km')")
+        if (self.near is None) != (self.within_km is None):
+            raise ValueError("'near' and 'within_km' go together")
+        return self
+
+
 class MatchBlock(BaseModel):
     """A block of the match tree; a block with several keys needs every one of them."""
 
@@ -34,6 +62,8 @@ class MatchBlock(BaseModel):
     near: NearSpec | None = None
     query: TermText | None = None
     field: Literal["title", "text", "any"] | None = None
+    figure: FigureSpec | None = None  # and a figure of the article must be at least this
+    place: PlaceSpec | None = None  # and the article must name this country or place
 
     @model_validator(mode="after")
     def _coherent(self) -> MatchBlock:
@@ -45,7 +75,7 @@ class MatchBlock(BaseModel):
         if all(p is None for p in positive):
             raise ValueError(
                 "a match block needs 'all', 'any', 'at_least'/'of', 'near' or "
-                "'query' (a rule cannot fire on 'none' alone)"
+                "'query' (a rule cannot fire on 'none', 'figure' or 'place' alone)"
             )
         return self
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from monitor.rules.conditions import PREFIXES, ConditionError, parse_condition
 from monitor.rules.tree import Field, Group, Near, Node, Term, TermSyntaxError, parse_term
 
 _TOKEN = re.compile(
@@ -168,6 +169,11 @@ class _Parser:
             return node
         if token.kind == "word" and token.text.upper().startswith("NEAR/"):
             raise self.fail("NEAR/ takes the number of words between its terms: NEAR/5", token)
+        if token.kind == "word" and token.text.lower().startswith(PREFIXES):
+            try:
+                return parse_condition(token.text)
+            except ConditionError as exc:
+                raise TermSyntaxError(str(exc), offset=token.offset) from None
         if token.kind in {"word", "phrase", "regex"}:
             try:
                 return parse_term(token.text, field)

@@ -21,6 +21,7 @@ import re2
 
 from monitor.entities import Severity
 from monitor.language.forms import forms_of
+from monitor.rules.conditions import Condition
 from monitor.rules.need import Need, Word, need_all, need_any
 from monitor.rules.text import fold, prepare, words
 
@@ -204,7 +205,7 @@ class Near:
         return True
 
 
-Node = Term | Group | Near
+Node = Term | Group | Near | Condition
 
 
 def _pattern_need(pattern: Pattern) -> Need | None:
@@ -378,3 +379,12 @@ def positive_terms(node: Node, negated: bool = False) -> Iterator[Term]:
 
 def uses_near(node: Node) -> bool:
     return node.has_near()
+
+
+def conditions(node: Node) -> Iterator[Condition]:
+    """The tree's conditions on figures and places."""
+    if isinstance(node, Condition):
+        yield node
+    elif isinstance(node, Group):
+        for child in node.children:
+            yield from conditions(child)

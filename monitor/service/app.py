@@ -19,6 +19,7 @@ from monitor.feeds.guard import LinkGuard, host_port
 from monitor.feeds.hosts import HostLimiter
 from monitor.feeds.pages import Pages
 from monitor.language import LanguageIdentifier
+from monitor.language.understand import Understanding, default_understanding, understanding
 from monitor.notify.channels import Channels, Echo
 from monitor.notify.sender import Sender
 from monitor.notify.settings import load_monitor_file
@@ -74,6 +75,13 @@ def digest_channels(config: Config, sender: Sender) -> list[str]:
     with suppress(ConfigError):
         named |= {n for rule in load_rules(config.rules_dir).rules for n in rule.notify}
     return sorted(named - {"admin"})
+
+
+def understanding_for(config: Config) -> Understanding:
+    """The shipped lexicon and gazetteer, with the operator's additions if any."""
+    if config.lexicon_path is None and config.sites_path is None:
+        return default_understanding()
+    return understanding(config.lexicon_path, config.sites_path)
 
 
 def load_rule_set(config: Config) -> RuleSet:
@@ -140,6 +148,7 @@ async def open_services(config: Config, echo: Echo, *, serve: bool = False) -> A
         pages=Pages(page_client, limiter, guard, fetch, extractor.extract),
         matcher=compile_rules(rules.rules),
         identifier=LanguageIdentifier(config.languages),
+        understanding=understanding_for(config),
         stories=(stories.window, stories.similarity),
         corrections=frozenset(
             name for name, channel in sender.settings.channels.items() if channel.corrections

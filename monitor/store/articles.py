@@ -22,6 +22,7 @@ from monitor.entities import (
 )
 from monitor.store import items as item_db
 from monitor.store import stories as story_db
+from monitor.store.facts import facts_json, places_index
 from monitor.store.models import (
     ArticleRow,
     DeliveryRow,
@@ -262,6 +263,8 @@ def _values(article: Article, packed: bytes | None) -> dict[str, Any]:
         "language": doc.language,
         "published_at": article.published,
         "signature": packed,
+        "facts": facts_json(doc.facts),
+        "places_index": places_index(doc.facts),
     }
 
 

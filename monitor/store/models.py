@@ -131,6 +131,9 @@ class ArticleRow(Base):
     # The story this article reports: the id of the story's first article (itself if first).
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash, for grouping
+    # What the language layer read: figures, places, countries (``monitor.store.facts``).
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    places_index: Mapped[str | None] = mapped_column(Text)  # "|by|brest|": search filters
 
 
 class HitRow(Base):

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, defer
 
 from monitor.entities import (
     Alert,
+    Facts,
     Severity,
 )
 from monitor.store.articles import _DELIVERIES, _evidence
+from monitor.store.facts import facts_from_json
 from monitor.store.models import (
     ArticleRow,
     ChannelNoticeRow,
@@ -45,6 +47,7 @@ _ALERTS = (
         ArticleRow.id.label("article_id"),
         ArticleRow.story_id,
         DeliveryRow.targets_done,
+        ArticleRow.facts,
     )
     .join(HitRow, DeliveryRow.hit_id == HitRow.id)
     .join(ArticleRow, HitRow.article_id == ArticleRow.id)
@@ -69,6 +72,7 @@ def _alert(row: Any, first_headline: str | None = None) -> Alert:
         first_headline=first_headline,
         targets_done=frozenset(row.targets_done or ()),
         revision=row.revision,
+        facts=(facts_from_json(row.facts) or Facts()).line(),
     )
 
 

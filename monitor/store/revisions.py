@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.entities import Article, Hit
+from monitor.store.facts import facts_json, places_index
 from monitor.store.models import (
     ArticleRow,
     DeliveryRow,
@@ -84,6 +85,8 @@ def _one(
             revision=article.revision,
             updated_at=now,
             signature=pack(article.signature) if article.signature else None,
+            facts=facts_json(doc.facts),
+            places_index=places_index(doc.facts),
         )
     )
     fired = set(conn.scalars(select(HitRow.rule_id).where(HitRow.article_id == article.revises)))

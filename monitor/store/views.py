@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.entities import Evidence, Severity
+from monitor.entities import Evidence, Facts, Severity
 from monitor.store.articles import _evidence
+from monitor.store.facts import facts_from_json
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow, RevisionRow, SightingRow
 
 PAGE_SIZE = 50
@@ -22,6 +23,7 @@ class HitFilter:
     severity: Severity | None = None  # at least
     feed: str | None = None
     language: str | None = None
+    place: str | None = None  # a country code (BY) or a place's name (Brest) the article names
     since: datetime | None = None
     article_ids: tuple[int, ...] | None = None  # from a full-text search
     page: int = 1
@@ -79,6 +81,7 @@ class ArticleView:
     # earlier revisions, newest first: (revision, title, when it was replaced)
     revisions: tuple[tuple[int, str, datetime], ...] = ()
     seen_in: tuple[tuple[str, str, str], ...] = ()  # other items it is: (feed, url, reason)
+    facts: Facts | None = None  # figures, places and countries the language layer read
 
 
 def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool]:
@@ -99,6 +102,9 @@ def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool
         query = query.where(FeedRow.name == where.feed)
     if where.language:
         query = query.where(ArticleRow.language == where.language)
+    if where.place:
+        key = "|" + where.place.strip().lower().replace("%", "").replace("_", "") + "|"
+        query = query.where(ArticleRow.places_index.contains(key, autoescape=True))
     if where.since:
         query = query.where(HitRow.created_at >= where.since)
     if where.article_ids is not None:
@@ -171,6 +177,7 @@ def article_view(session: Session, article_id: int) -> ArticleView | None:
         a.updated_at,
         _revisions(session, a.id),
         _sightings(session, a.id),
+        facts_from_json(a.facts),
     )
 
 

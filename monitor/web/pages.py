@@ -12,14 +12,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from monitor.config.web import SESSION_MAX_AGE
-from monitor.entities import Document, Severity
+from monitor.entities import Document, Facts, Severity
 from monitor.errors import ConfigError
 from monitor.rules import load_rules
 from monitor.store import repository as repo
 from monitor.store import views
 from monitor.web.auth import COOKIE, Auth, signed_in_user
 from monitor.web.guard import SignInLimiter
-from monitor.web.highlight import parts
+from monitor.web.highlight import Mark, parts
 from monitor.web.playground import try_rules
 from monitor.web.search import search
 
@@ -99,12 +99,23 @@ def hit_filter(
     severity: str = "",
     feed: str = "",
     language: str = "",
+    place: Annotated[str, Query(max_length=100)] = "",
     since: str = "7d",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> views.HitFilter:
+    """Filters of the hits page and /api/hits; ``place`` is a country code or a place's name."""
     level = Severity[severity] if severity in Severity.__members__ else None
     start = datetime.now(UTC) - SINCE[since] if since in SINCE else None
-    return views.HitFilter(rule or None, level, feed or None, language or None, start, None, page)
+    return views.HitFilter(
+        rule or None,
+        level,
+        feed or None,
+        language or None,
+        place.strip() or None,
+        start,
+        None,
+        page,
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -157,16 +168,29 @@ def article_page(request: Request, user: User, article_id: ArticleId) -> HTMLRes
         article = views.article_view(session, article_id)
     if article is None:
         raise HTTPException(404, f"no article {article_id}")
-    doc = Document(article.title, article.text or "", article.language, feed=article.feed)
+    doc = Document(
+        article.title, article.text or "", article.language, feed=article.feed, facts=article.facts
+    )
     _, marks = runtime.matcher().marks(doc)
+    facts = _fact_marks(article.facts)
     return render(
         request,
         "article.html",
         user,
         a=article,
-        title_parts=parts(article.title, marks["title"]),
-        text_parts=parts(article.text, marks["text"]) if article.text else [],
+        title_parts=parts(article.title, marks["title"], facts["title"]),
+        text_parts=parts(article.text, marks["text"], facts["text"]) if article.text else [],
     )
+
+
+def _fact_marks(facts: Facts | None) -> dict[str, list[Mark]]:
+    """Where the article's figures and places are, per field."""
+    found: dict[str, list[Mark]] = {"title": [], "text": []}
+    for f in facts.figures if facts else ():
+        found[f.field].append((f.start, f.end, "figure"))
+    for p in facts.places if facts else ():
+        found[p.field].append((p.start, p.end, "place"))
+    return found
 
 
 @router.get("/feeds", response_class=HTMLResponse)
