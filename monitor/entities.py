@@ -97,9 +97,9 @@ class Figure:
     end: int
 
     def label(self) -> str:
-        """ "≈9,000 troops": how alerts name it."""
+        """How alerts name it: "≈9,000 troops", "2 battalions"."""
         number = f"{self.value:,.0f}" if self.value == int(self.value) else f"{self.value:g}"
-        return f"{'≈' if self.approximate else ''}{number} {self.unit}"
+        return f"{'≈' if self.approximate else ''}{number} {_plural(self.unit, self.value)}"
 
 
 UNCOUNTED = {"troops", "people", "equipment", "artillery", "aircraft"}  # no plural -s

@@ -66,6 +66,8 @@ def test_run_once_twice_alerts_each_story_once(database_url: str, tmp_path: Path
     assert "Source: Daily Test" in body
     assert f"Link: {site.news.url('/a/troops?utm_source=rss')}" in body
     assert "- brigade (title): Belarus moves brigades to Ukrainian border" in body
+    facts = next(line for line in body.splitlines() if line.startswith("Figures and places: "))
+    assert "2 brigades" in facts and "Mazyr (BY)" in facts  # read by the understand stage
     assert "- deploy* (text): " in body and "describing the deployment as a snap" in body
     assert not any("Library" in a["title"] for a in alerts)
     assert len(alerts) == len({a["title"] for a in alerts})  # one alert per rule and story

@@ -75,7 +75,7 @@ def test_places_are_resolved_to_their_entries(finders) -> None:  # type: ignore[
     _, places = finders
     counts, mistakes = {"tp": 0, "fp": 0, "fn": 0}, []
     for item in items():
-        found = {f"{m.place.name}/{m.place.country}" for m in places.find(item["text"])}
+        found = {f"{m.name}/{m.country}" for m in places.find(item["text"])}
         wanted = set(item.get("places") or [])
         score(found, wanted, counts)
         if found != wanted:

@@ -15,8 +15,10 @@ Ordinals ("5th brigade", "2-й батальон"), percentages and amounts of mo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+import ahocorasick
 
 from monitor.entities import Figure
 from monitor.language.forms import forms_of
@@ -66,8 +68,7 @@ _ORDINAL_SUFFIX = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str  # num | word | sign
     text: str
     low: str
@@ -77,23 +78,23 @@ class _Token:
     before: str  # the two characters before (currency, a model's "T-")
 
 
-def _tokens(text: str) -> list[_Token]:
+BEFORE, AFTER = 40, 120  # characters around a number that a figure may take
+_DIGITS = re.compile(r"(?<![\d.,])\d")  # a run of digits starts (not inside 9,000)
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+
+
+def _tokens(text: str, start: int, end: int) -> list[_Token]:
+    """The tokens of ``text[start:end]``, with offsets into ``text``."""
     found = []
-    for m in _TOKEN.finditer(text):
+    for m in _TOKEN.finditer(text, start, end):
+        word = m.group()
+        low = word.lower().replace("ё", "е").replace("’", "'").replace("ʼ", "'")
+        a, b = m.start(), m.end()
         kind = m.lastgroup or "sign"
-        low = m.group().lower().replace("ё", "е").replace("’", "'").replace("ʼ", "'")
-        start, end = m.start(), m.end()
-        found.append(
-            _Token(
-                kind,
-                m.group(),
-                low,
-                start,
-                end,
-                text[end : end + 4],
-                text[max(0, start - 2) : start],
-            )
-        )
+        found.append(_Token(kind, word, low, a, b, text[b : b + 4], text[max(0, a - 2) : a]))
     return found
 
 
@@ -110,18 +111,42 @@ class FigureFinder:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self.numbers = _number_words()
+        # Where a figure may start: digits, or a word that is a number (one Aho-Corasick
+        # pass finds them). Only the few words around each are read: an article is mostly
+        # words no figure is made of.
+        self._words = ahocorasick.Automaton()
+        for word in set(self.numbers) | set(VAGUE):
+            self._words.add_word(word, len(word))
+        self._words.make_automaton()
+
+    def _starts(self, text: str) -> list[int]:
+        """Offsets of the digits runs and number words of ``text``, in order."""
+        found = [m.start() for m in _DIGITS.finditer(text)]
+        low = text.lower().replace("ё", "е").replace("’", "'").replace("ʼ", "'")
+        if len(low) == len(text):
+            for last, size in self._words.iter(low):
+                start = last - size + 1
+                if not _inside_word(low, start, last + 1):
+                    found.append(start)
+        return sorted(found)
 
     def find(self, text: str, field: str = "text") -> list[Figure]:
-        tokens = _tokens(text)
-        figures = []
-        i = 0
-        while i < len(tokens):
-            found = self._figure_at(tokens, i, field)
-            if found is None:
-                i += 1
+        figures: list[Figure] = []
+        done = 0  # what a figure already took, or a window already read
+        for at in self._starts(text):
+            if at < done:
                 continue
-            figure, i = found
-            figures.append(figure)
+            tokens = _tokens(text, max(0, at - BEFORE), min(len(text), at + AFTER))
+            first = next((i for i, t in enumerate(tokens) if t.end > at), None)
+            if first is None or tokens[first].start < at:
+                done = at + 1  # inside a number already passed
+                continue
+            found = self._figure_at(tokens, first, field)
+            if found is None:
+                done = tokens[first].end
+                continue
+            figures.append(found[0])
+            done = found[0].end
         return figures
 
     def _figure_at(self, tokens: list[_Token], i: int, field: str) -> tuple[Figure, int] | None:

@@ -94,6 +94,7 @@ def _cyrillic(word: str) -> Analysis:
             if base == word:
                 forms |= paradigm
     person = bool(tags & {"Name", "Surn", "Patr"}) and "Geox" not in tags
+    common = common and "Geox" not in tags  # the Ukrainian dictionary tags no place names
     return Analysis(
         frozenset(forms), tuple(dict.fromkeys(bases)), frozenset(related), common, person
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from monitor.entities import PlaceRef
 from monitor.language.forms import analyse
@@ -73,8 +73,7 @@ def _stems(name: str) -> set[str]:
     return {s for s in found if len(s) >= MIN_STEM}
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str
     low: str
     start: int
@@ -116,10 +115,19 @@ class PlaceFinder:
             return {word}
         return _stems(word)
 
-    def find(self, text: str, field: str = "text", named: set[str] | None = None) -> list[PlaceRef]:
-        """The places ``text`` names; ``named``: countries the whole document names."""
-        tokens = _tokens(text)
-        countries = self.countries(text, tokens) | (named or set())
+    def read(self, fields: Iterable[tuple[str, str]]) -> tuple[list[PlaceRef], set[str]]:
+        """The places a document's fields ((field, text), ...) name, and the countries it
+        names: each field read once."""
+        tokens = [(field, _tokens(text)) for field, text in fields]
+        named = set().union(*(self._named(t) for _, t in tokens))
+        places = [p for field, t in tokens for p in self._places(t, field, named)]
+        return places, named | {p.country for p in places}
+
+    def find(self, text: str, field: str = "text") -> list[PlaceRef]:
+        """The places ``text`` names."""
+        return self.read([(field, text)])[0]
+
+    def _places(self, tokens: list[_Token], field: str, countries: set[str]) -> list[PlaceRef]:
         mentions: list[PlaceRef] = []
         i = 0
         while i < len(tokens):
@@ -136,11 +144,11 @@ class PlaceFinder:
             i += size
         return mentions
 
-    def countries(self, text: str, tokens: list[_Token] | None = None) -> set[str]:
-        """The countries the text names."""
+    def _named(self, tokens: list[_Token]) -> set[str]:
+        """The countries these words name."""
         found = set()
-        for token in tokens if tokens is not None else _tokens(text):
-            if token.text[:1].isupper() or token.text.isupper():
+        for token in tokens:
+            if token.text[:1].isupper():
                 code = self._country(token.low)
                 if code:
                     found.add(code)

@@ -26,11 +26,9 @@ class Understanding:
 
     def facts(self, title: str, text: str) -> Facts:
         body = text[:MAX_CHARS]
-        named = self.places.countries(f"{title}\n{body}")
         figures = self.figures.find(title, "title") + self.figures.find(body, "text")
-        places = self.places.find(title, "title", named) + self.places.find(body, "text", named)
-        countries = sorted(named | {p.country for p in places})
-        return Facts(tuple(figures), tuple(places), tuple(countries))
+        places, countries = self.places.read([("title", title), ("text", body)])
+        return Facts(tuple(figures), tuple(places), tuple(sorted(countries)))
 
     def read(self, doc: Document) -> Document:
         """The document with its facts (read now unless it has them)."""
