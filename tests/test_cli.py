@@ -132,6 +132,11 @@ def test_match_json_reports_both_shipped_rules_on_the_corpus() -> None:
         assert set(RULES) <= set(fired), line["input"]
         for hit in fired.values():
             assert hit["score"] > 0 and hit["evidence"][0]["term"] and hit["evidence"][0]["snippet"]
+        assert "BY" in line["countries"] and {"Minsk", "BY"} <= {
+            v for p in line["places"] for v in (p["name"], p["country"])
+        }
+    figures = [f for line in lines for f in line["figures"]]
+    assert {"value": 5000.0, "unit": "troops", "kind": "people"}.items() <= figures[0].items()
 
 
 def test_match_reads_html_and_stdin(tmp_path: Path) -> None:

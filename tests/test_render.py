@@ -58,3 +58,24 @@ def test_an_alert_on_a_revised_article_says_it_is_an_update_in_every_form() -> N
         unescaped = render(updated, target).body.replace("\\", "")  # type: ignore[arg-type]
         assert said in unescaped  # Markdown escapes its punctuation
         assert "revised" not in render(ALERT, target).body  # type: ignore[arg-type]
+
+
+def test_figures_and_places_are_a_line_in_every_form() -> None:
+    from dataclasses import replace
+
+    line = "≈9,000 troops · 2 battalions · Mazyr (BY)"
+    alert = replace(ALERT, facts=line)
+    assert f"Figures and places: {line}" in render(alert, "txt").body.splitlines()
+    escaped = line.replace("(", "\\(").replace(")", "\\)")  # Markdown escaping, as for all
+    assert escaped in render(alert, "md").body.splitlines()
+    assert f"<p>{line}</p>" in render(alert, "html").body
+    assert "Figures and places" not in render(ALERT, "txt").body  # none read: no line
+
+
+def test_evidence_emphasis_follows_word_forms() -> None:
+    from monitor.notify.render import emphasise
+
+    parts = emphasise(Evidence("войско", "text", "Войска стянуты к границе, войсками командует"))
+    assert [p.text for p in parts if p.em] == ["Войска", "войсками"]
+    parts = emphasise(Evidence("troop", "text", "more troops and a troupe"))
+    assert [p.text for p in parts if p.em] == ["troops"]

@@ -324,3 +324,42 @@ def test_the_alerts_page_shows_by_default_everything_not_yet_delivered_and_why(
     everything = client.get("/alerts", params={"view": "all"}).text
     assert everything.count("<tr>") > page.count("<tr>")
     assert client.get("/alerts", params={"view": "failed"}).text.count("<tr>") == 2
+
+
+def test_an_articles_figures_and_places_are_shown_returned_and_searchable(
+    client: TestClient, engine: Engine
+) -> None:
+    from monitor.language.understand import default_understanding
+
+    seed(engine)  # an article stored without facts
+    title, text = "Belarus moves two battalions to Mazyr", "About 9,000 troops gathered near Brest."
+    matcher = compile_rules(load_rules(REPO / "rules").rules)
+    with session_factory(engine).begin() as s:
+        [feed] = repo.sync_feeds(s, [FeedConfig(url="https://wire.example/rss", name="Wire")])
+        doc = default_understanding().read(Document(title, text, "en", feed="Wire"))
+        article = Article(
+            feed.id, "g2", "https://wire.example/a/2", "https://wire.example/a/2", doc, "page",
+            None, datetime(2026, 11, 22, tzinfo=UTC), signature(title, text),
+        )  # fmt: skip
+        article_id = repo.store_article(s, article, to_default(matcher.match(doc)))
+    signed_in(client)
+    page = client.get(f"/articles/{article_id}").text
+    assert '<mark class="figure">two battalions</mark>' in page
+    assert '<mark class="place">Mazyr</mark>' in page and '<mark class="place">Brest</mark>' in page
+    assert "Figures and places:</b> ≈9,000 troops · 2 battalions · Mazyr (BY) · Brest (BY)" in page
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    facts = client.get(f"/api/articles/{article_id}", headers=auth).json()["facts"]
+    assert [f["value"] for f in facts["figures"]] == [2.0, 9000.0]
+    assert [(p["name"], p["country"]) for p in facts["places"]] == [
+        ("Mazyr", "BY"),
+        ("Brest", "BY"),
+    ]
+
+    def found(place: str) -> set[int]:
+        hits = client.get("/api/hits", params={"place": place}, headers=auth).json()["hits"]
+        return {h["article_id"] for h in hits}
+
+    assert found("BY") == found("brest") == found("Mazyr") == {article_id}
+    assert found("UA") == set() and found("%") == set()
+    assert len(found("")) == 2
+    assert 'value="Brest"' in client.get("/", params={"place": "Brest"}).text

@@ -178,12 +178,25 @@ class PlaceFinder:
         best = [p for p, s in candidates.values() if s == size]
         if size == 1 and token.first and _common_word(token.low):
             return None
+        if size == 1 and self._names_a_person(tokens, i):
+            return None
         after = self._country_after(tokens, i + size)
         if after and all(p.country != after for p in best):
             return None  # "Brest, France": another country's place of that name
         wanted = countries | ({after} if after else set())
         best.sort(key=lambda p: (p.country not in wanted, p.kind == "settlement", -p.population))
         return best[0], size
+
+    def _names_a_person(self, tokens: list[_Token], i: int) -> bool:
+        """"Vladimir Putin", "Владимир Путин": a place's name before another capitalised
+        word that is neither a place nor a country is a given name."""
+        if i + 1 >= len(tokens):
+            return False
+        here, after = tokens[i], tokens[i + 1]
+        if after.start - here.end > 1 or not after.text[:1].isupper() or after.first:
+            return False
+        known = any(key in self._index for key in _lookups(after.low))
+        return not known and self._country(after.low) is None
 
     def _country_after(self, tokens: list[_Token], j: int) -> str | None:
         return self._country(tokens[j].low) if j < len(tokens) else None
