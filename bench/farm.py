@@ -97,6 +97,10 @@ class Farm:
         self._pages: dict[tuple[int, int], bytes] = {}
         self._feeds: dict[tuple[int, int], bytes] = {}
 
+    def sample(self, count: int) -> list[Item]:
+        """The first ``count`` items of the farm (for measuring per-article work)."""
+        return [item for f in range(self.feeds) for item in self._items[f]][:count]
+
     def render(self) -> None:
         """Render every page and feed now: the farm stands in for servers on other machines,
         so while a benchmark runs it should only send bytes, not build pages on the cores

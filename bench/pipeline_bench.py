@@ -49,6 +49,7 @@ from trafilatura.settings import use_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from farm import Farm, Servers, Sink
+from language_bench import language_costs
 
 from monitor.extract import extract_page
 
@@ -351,6 +352,11 @@ def main() -> None:
             f"{plain_one:.0f} pages/s on 1 core, {plain_all:.0f} on {os.cpu_count()}",
         )
     )
+    # The language layer's share of a cycle, per article, on the farm's own articles (in
+    # this process, one core): what the service's cpu thread spends besides matching.
+    sample = [(item.title, "\n\n".join(item.paragraphs)) for item in farm.sample(200)]
+    for what, cost in language_costs({"farm": sample}, repeat=3):
+        rows.append((what, "-", cost))
     for backend in args.backends.split(","):
         cycles, walls, peaks, ratios, runs = [], [], [], [], []
         for _ in range(args.repeat):  # the same cold cycle again, from an empty database

@@ -154,12 +154,20 @@ def read_yaml(path: Path) -> YamlSource:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ConfigError(Problem(path, line, col, f"YAML syntax: {exc.problem}")) from exc
+        hint = ESCAPE_HINT if "escape character" in str(exc.problem) else ""
+        raise ConfigError(Problem(path, line, col, f"YAML syntax: {exc.problem}{hint}")) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(path, 0, 0, f"YAML: {exc}")) from exc
     finally:
         loader.dispose()
     return YamlSource(path, data, root)
+
+
+# A regex such as \d in double quotes is a YAML escape; in single quotes it is what it says.
+ESCAPE_HINT = (
+    " (in double quotes YAML reads backslashes as escapes: write a regex in single quotes, "
+    "'re:/\\d+ troops/', or double each backslash)"
+)
 
 
 def validation_problems(

@@ -51,6 +51,19 @@ def test_backtest_counts_samples_and_diffs_against_live(engine, tmp_path: Path) 
     assert [a.title for a in report.lost] == ["Brigade moved north"]
 
 
+def test_backtest_lists_near_misses_with_why_not(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store(engine)
+    path = tmp_path / "r.yaml"
+    path.write_text("id: brest\nname: B\nseverity: low\nmatch: {all: [massed, brest]}\n", "utf-8")
+    with session_factory(engine)() as s:
+        since = datetime.now(UTC) - timedelta(days=1)
+        report = backtest(repo.iter_articles(s, since), load_rule(path), None, sample=5)
+    assert report.hits == 1  # Troops massed near Brest
+    assert report.near_miss_count == 1  # Tanks massed: "massed" but no Brest
+    [(article, reasons)] = report.near_misses
+    assert article.title == "Tanks massed" and reasons == ("'brest' not found",)
+
+
 def test_old_articles_are_outside_the_window(engine) -> None:  # type: ignore[no-untyped-def]
     store(engine)
     with session_factory(engine)() as s:

@@ -46,3 +46,17 @@ def test_words_that_match_only_as_written_are_pointed_at(tmp_path: Path) -> None
 def test_the_shipped_rules_need_no_advice() -> None:
     repo = Path(__file__).resolve().parents[1]
     assert [a for r in load_rules(repo / "rules").rules for a in word_advice(r)] == []
+
+
+def test_a_rule_notifying_an_unconfigured_channel_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(
+        "name: Z\nseverity: low\nnotify: [desk, default]\nquery: troop\n", encoding="utf-8"
+    )
+    env = {"MONITOR_CHANNEL_DEFAULT": "json://127.0.0.1:9/x"}
+    checked = CliRunner().invoke(cli, ["rules", "check", str(tmp_path)], env=env)
+    assert checked.exit_code == 0
+    assert (
+        f"warning: {tmp_path / 'r.yaml'}:3: 'desk': notified channel is not configured here "
+        "(set MONITOR_CHANNEL_DESK)"
+    ) in checked.output
+    assert "'default'" not in checked.output

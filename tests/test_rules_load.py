@@ -130,3 +130,22 @@ def test_a_long_query_of_many_terms_is_read(tmp_path: Path) -> None:
     terms = " OR ".join(f"term{n}" for n in range(20_000))
     path = rule(tmp_path, "many.yaml", f"name: Many\nseverity: low\nquery: '{terms}'\n")
     assert len(list(load_rule(path).match.iter_terms())) == 20_000
+
+
+def test_every_bad_term_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        'name: X\nseverity: low\nmatch:\n  any:\n    - "troops*x"\n    - ok\n    - re:/(/\n'
+        "  none: ['a\"b']\n",
+    )
+    assert [p.split(": ", 1)[0] for p in found] == [
+        f"{tmp_path / 'r.yaml'}:5:7",
+        f"{tmp_path / 'r.yaml'}:7:7",
+        f"{tmp_path / 'r.yaml'}:8:10",
+    ]
+    assert "allowed only at the end" in found[0] and "RE2" in found[1] and "quote" in found[2]
+
+
+def test_a_double_quoted_regex_gets_the_single_quote_advice(tmp_path: Path) -> None:
+    [found] = problems_of(tmp_path, 'name: Y\nseverity: low\nquery: "re:/\\d+ troops/"\n')
+    assert "unknown escape character" in found and "write a regex in single quotes" in found

@@ -207,6 +207,28 @@ def test_playground_with_live_rules_a_pasted_rule_and_its_errors(client: TestCli
     assert "<b>x</b>" not in shown and "&lt;b&gt;x&lt;/b&gt;" in shown
 
 
+def test_the_playground_takes_a_bare_query_and_says_why_not(client: TestClient) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    bare = "query: 'armour AND minsk'\n"  # no name, no severity: the placeholder's own shape
+    tried = client.post("/api/playground", json={"text": TEXT, "rule": bare}, headers=auth).json()
+    assert tried["problem"] is None and tried["hits"] == []
+    assert tried["why_not"] == {"playground": ["'minsk' not found"]}
+    broken = "query: 'armour AND'\n"
+    bad = client.post("/api/playground", json={"text": TEXT, "rule": broken}, headers=auth).json()
+    assert bad["problem"].startswith("playground.yaml:1")  # the line pasted, not a shifted one
+    live = client.post(
+        "/api/playground", json={"title": "Hockey in Minsk", "text": "The troops of fans."},
+        headers=auth,
+    ).json()  # fmt: skip
+    assert "excluded by none: 'hockey' found" in live["why_not"]["belarus-border-activity"]
+    signed_in(client)
+    page = client.post(
+        "/playground",
+        data={"csrf": csrf(client.get("/playground").text), "text": TEXT, "rule": bare},
+    ).text
+    assert 'id="why-not"' in page and "&#39;minsk&#39; not found" in page
+
+
 def test_playground_url_cannot_reach_private_addresses(client: TestClient) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     for url in ("http://127.0.0.1:5432/", "http://169.254.169.254/latest/meta-data/"):

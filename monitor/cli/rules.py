@@ -12,6 +12,7 @@ from monitor.cli.base import Fail, _config, _one_line, _sessions, _window, cli
 from monitor.config import Config
 from monitor.entities import Evidence, StoredArticle
 from monitor.errors import ConfigError
+from monitor.notify.channels import Channels
 from monitor.rules import Rule, RuleSet, load_rule, load_rules
 from monitor.rules.backtest import BacktestReport
 from monitor.store import repository as repo
@@ -38,12 +39,14 @@ def rules() -> None:
 def rules_check(ctx: click.Context, directory: Path | None) -> None:
     """Validate every rule file; print problems as file:line:column: message, then advice on
     words that match only as written (no base form, or unknown to the dictionaries)."""
-    from monitor.rules.lint import word_advice
+    from monitor.rules.lint import channel_advice, word_advice
 
     result = _load(ctx, directory)
     for problem in result.problems:
         click.echo(str(problem))
+    channels = Channels(_config(ctx).channels)
     advice = [a for rule in result.rules for a in word_advice(rule)]
+    advice += [a for rule in result.rules for a in channel_advice(rule, channels.unknown)]
     for piece in advice:
         click.echo(str(piece))
     click.echo(
@@ -117,6 +120,15 @@ def _print_backtest(report: BacktestReport, rule_id: str, since: str, live: Rule
     )
     for s in report.sample:
         _print_sample(s.article, s.evidence)
+    if report.near_miss_count:
+        click.echo(
+            f"near misses: {report.near_miss_count} articles hold some of its terms "
+            "but it does not fire on them"
+        )
+        for article, reasons in report.near_misses:
+            click.echo(f"  ~ {article.fetched_at:%Y-%m-%d} {article.title} ({article.feed})")
+            for reason in reasons[:2]:
+                click.echo(f"      {reason}")
     if live is None:
         click.echo("no live rule has this id: everything above would be new")
         return

@@ -21,6 +21,7 @@ from monitor.extract import extract_page
 from monitor.language import LanguageIdentifier
 from monitor.logs import setup_logging
 from monitor.rules import compile_rules, load_rules
+from monitor.rules.explain import near_misses
 from monitor.service.app import App, StartupNotes, open_services, understanding_for
 from monitor.service.cycle import CycleReport, run_cycle
 from monitor.store import repository as repo
@@ -179,10 +180,17 @@ def _summarize(config: Config, report: CycleReport, took: float) -> int:
     help="Rules directory (default: MONITOR_RULES).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
+@click.option(
+    "--explain", is_flag=True, help="Say why each rule that holds some of its terms does not fire."
+)
 @click.argument("paths", nargs=-1, required=True)
 @click.pass_context
 def match(
-    ctx: click.Context, rules_dir: Path | None, as_json: bool, paths: tuple[str, ...]
+    ctx: click.Context,
+    rules_dir: Path | None,
+    as_json: bool,
+    explain: bool,
+    paths: tuple[str, ...],
 ) -> None:
     """Which rules fire on documents (.html is extracted; .txt is a title line and a body;
     - is standard input). No database is used."""
@@ -208,6 +216,7 @@ def match(
         doc = understanding.read(doc)
         facts = doc.facts or Facts()
         hits = matcher.match(doc)
+        missed = near_misses(matcher, doc) if explain else {}
         if as_json:
             click.echo(
                 json.dumps(
@@ -218,6 +227,7 @@ def match(
                         "figures": [_figure_json(f) for f in facts.figures],
                         "places": [_place_json(p) for p in facts.places],
                         "countries": list(facts.countries),
+                        **({"why_not": missed} if explain else {}),
                         "hits": [
                             {
                                 "rule": h.rule_id,
@@ -242,6 +252,8 @@ def match(
                 click.echo(f"    {e.term}: {e.snippet}")
         if not hits:
             click.echo("  no rule fires")
+        for rule_id, reasons in missed.items():
+            click.echo(f"  not {rule_id}: {'; '.join(reasons)}")
     ctx.exit(1 if failed or rules.problems else 0)
 
 

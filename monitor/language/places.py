@@ -188,7 +188,7 @@ class PlaceFinder:
         return best[0], size
 
     def _names_a_person(self, tokens: list[_Token], i: int) -> bool:
-        """"Vladimir Putin", "Владимир Путин": a place's name before another capitalised
+        """ "Vladimir Putin", "Владимир Путин": a place's name before another capitalised
         word that is neither a place nor a country is a given name."""
         if i + 1 >= len(tokens):
             return False

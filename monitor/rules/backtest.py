@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from monitor.entities import Evidence, StoredArticle
-from monitor.rules.match import compile_rules
+from monitor.rules.explain import near_misses
+from monitor.rules.match import Matcher, compile_rules
 from monitor.rules.tree import Rule
 
 
@@ -27,6 +28,9 @@ class BacktestReport:
     lost: list[StoredArticle] = field(default_factory=list)
     added_count: int = 0
     lost_count: int = 0
+    # Articles holding some of the rule's terms on which it did not fire, and why not.
+    near_misses: list[tuple[StoredArticle, tuple[str, ...]]] = field(default_factory=list)
+    near_miss_count: int = 0
 
 
 def backtest(
@@ -45,6 +49,8 @@ def backtest(
         report.live_hits += was
         if fired and len(report.sample) < sample:
             report.sample.append(Sample(article, hits[0].evidence))
+        elif not fired:
+            _near_miss(new, article, report, sample)
         if old is None:
             continue
         if fired and not was:
@@ -56,3 +62,11 @@ def backtest(
             if len(report.lost) < sample:
                 report.lost.append(article)
     return report
+
+
+def _near_miss(matcher: Matcher, article: StoredArticle, report: BacktestReport, keep: int) -> None:
+    missed = near_misses(matcher, article.document)
+    if missed:
+        report.near_miss_count += 1
+        if len(report.near_misses) < keep:
+            report.near_misses.append((article, tuple(next(iter(missed.values())))))

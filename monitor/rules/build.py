@@ -1,7 +1,9 @@
-"""Rule file (validated) -> Rule with its match tree."""
+"""Rule file (validated) -> Rule with its match tree. Every bad term, query and
+condition of a file is reported at once (``TermSyntaxErrors``), not one per fix."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 from monitor.entities import Severity
@@ -22,15 +24,44 @@ from monitor.rules.tree import (
 )
 
 DataPath = tuple[str | int, ...]
+# The errors of the rule being built: each bad leaf is noted and building goes on.
+_ERRORS: ContextVar[list[TermSyntaxError] | None] = ContextVar("rule_errors", default=None)
+_NOTHING = Term("", ())  # stands for a bad leaf while the others are checked
+
+
+class TermSyntaxErrors(TermSyntaxError):
+    """Several bad terms in one rule; ``errors`` has each, with its data path."""
+
+    def __init__(self, errors: list[TermSyntaxError]) -> None:
+        super().__init__(str(errors[0]), errors[0].path, errors[0].offset)
+        self.errors = errors
+
+
+def _note(error: TermSyntaxError) -> Node:
+    errors = _ERRORS.get()
+    if errors is None:
+        raise error
+    errors.append(error)
+    return _NOTHING
 
 
 def rule_from_file(spec: RuleFile, default_id: str, path: Path | None = None) -> Rule:
-    """Build the rule; a TermSyntaxError carries the data path of the bad value."""
-    if spec.query is not None:
-        match = _query(spec.query, ("query",), "any")
-    else:
-        assert spec.match is not None
-        match = build_tree(spec.match, ("match",), "any")
+    """Build the rule; a TermSyntaxError carries the data path of the bad value, and
+    ``TermSyntaxErrors`` every one when there are several."""
+    errors: list[TermSyntaxError] = []
+    token = _ERRORS.set(errors)
+    try:
+        if spec.query is not None:
+            match = _query(spec.query, ("query",), "any")
+        else:
+            assert spec.match is not None
+            match = build_tree(spec.match, ("match",), "any")
+    finally:
+        _ERRORS.reset(token)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise TermSyntaxErrors(errors)
     examples = spec.examples
     return Rule(
         id=spec.id or default_id,
@@ -78,7 +109,7 @@ def _conditions(block: MatchBlock, path: DataPath) -> list[Node]:
             found.append(_place(block.place))
     except ConditionError as exc:
         key = "figure" if block.figure is not None and "figure:" in str(exc) else "place"
-        raise TermSyntaxError(str(exc), (*path, key)) from None
+        found.append(_note(TermSyntaxError(str(exc), (*path, key))))
     return found
 
 
@@ -106,7 +137,7 @@ def _term(text: str, path: DataPath, field: Field) -> Node:
     try:
         return parse_term(text, field)
     except TermSyntaxError as exc:
-        raise TermSyntaxError(str(exc), path) from None
+        return _note(TermSyntaxError(str(exc), path))
 
 
 def _near(spec: NearSpec, path: DataPath, field: Field) -> Near:
@@ -130,4 +161,4 @@ def _query(text: str, path: DataPath, field: Field) -> Node:
     try:
         return parse_query(text, field)
     except TermSyntaxError as exc:
-        raise TermSyntaxError(str(exc), path, exc.offset) from None
+        return _note(TermSyntaxError(str(exc), path, exc.offset))

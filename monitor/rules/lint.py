@@ -7,7 +7,7 @@ lemma whatever form the rule names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,21 @@ def word_advice(rule: Rule) -> list[Advice]:
         for word, message in _advice(term):
             advice.append(Advice(rule.path, _line_of(lines, term.text), word, message))
     return advice
+
+
+def channel_advice(rule: Rule, unknown: Callable[[list[str]], list[str]]) -> list[Advice]:
+    """A warning for each channel the rule notifies that ``unknown`` says is not configured
+    where this check runs (its alerts would be recorded as failed)."""
+    line = _line_of(_lines(rule.path), "notify")
+    return [
+        Advice(
+            rule.path,
+            line,
+            name,
+            f"notified channel is not configured here (set MONITOR_CHANNEL_{name.upper()})",
+        )
+        for name in unknown(list(rule.notify))
+    ]
 
 
 def _advice(term: Term) -> Iterator[tuple[str, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from monitor.errors import ConfigError, Problem
-from monitor.rules.build import rule_from_file
+from monitor.rules.build import TermSyntaxErrors, rule_from_file
 from monitor.rules.model import RuleFile
 from monitor.rules.query import caret
 from monitor.rules.tree import Rule, TermSyntaxError
@@ -46,6 +46,8 @@ def load_rule(path: Path) -> Rule:
         raise ConfigError(validation_problems(source, exc, RuleFile)) from None
     try:
         rule = rule_from_file(spec, default_id=path.stem, path=path)
+    except TermSyntaxErrors as exc:  # every bad term of the file, not one per fix
+        raise ConfigError([_term_problem(source, e) for e in exc.errors]) from None
     except TermSyntaxError as exc:
         raise ConfigError(_term_problem(source, exc)) from None
     from monitor.rules.match import fires_on_nothing

@@ -228,6 +228,10 @@ class Matcher:
                         ]
         return [hit for _, hit in found], {w: _disjoint(s) for w, s in spans.items()}
 
+    def view(self, doc: Document) -> _View:
+        """The document as the rules read it: what ``monitor.rules.explain`` asks."""
+        return _View(self._term_pids, self.scan(doc), doc)
+
     def _match(self, doc: Document, scan: Scan) -> list[tuple[int, Hit]]:
         present = scan.spans.keys()
         rules_by_pid = self._rules_by_pid

@@ -121,6 +121,7 @@ class PlaygroundOut(BaseModel):
     hits: list[PlaygroundHit]
     marks: dict[str, list[tuple[int, int]]]
     problem: str | None
+    why_not: dict[str, list[str]] = {}  # rules that did not fire (near misses), and why not
 
 
 @router.post("/playground", summary="Which rules fire on a text or URL, and why (nothing stored)")
@@ -139,4 +140,5 @@ async def playground(request: Request, body: PlaygroundIn) -> PlaygroundOut:
         ],
         marks=trial.marks,
         problem=trial.problem,
+        why_not=trial.why_not,
     )

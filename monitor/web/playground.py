@@ -8,6 +8,7 @@ event loop (polls, deliveries, /healthz)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from typing import TypeVar, TypeVarTuple
 from monitor.entities import Document, Hit
 from monitor.errors import ConfigError, StageError
 from monitor.rules import Matcher, compile_rules
+from monitor.rules.explain import explain, near_misses
 from monitor.rules.load import load_rule
 from monitor.web.runtime import Runtime
 
@@ -37,6 +39,20 @@ class Trial:
     hits: list[Hit] = field(default_factory=list)
     marks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     problem: str | None = None
+    why_not: dict[str, list[str]] = field(default_factory=dict)  # rule id -> reasons
+
+
+# What a rule file needs that a trial does not: supplied when the pasted YAML lacks it, so
+# "name: ... / query: ..." or a bare "query: ..." can be tried at once.
+TRIAL_DEFAULTS = {"name": "Playground rule", "severity": "info"}
+
+
+def with_defaults(rule_yaml: str) -> str:
+    """The pasted YAML with ``name`` and ``severity`` added at the end when missing (lines
+    stay where they were, so errors point at what was pasted)."""
+    missing = [k for k in TRIAL_DEFAULTS if not re.search(rf"(?m)^{k}\s*:", rule_yaml)]
+    tail = "".join(f"\n{k}: {TRIAL_DEFAULTS[k]}" for k in missing)
+    return rule_yaml.rstrip("\n") + tail + "\n" if tail else rule_yaml
 
 
 def pasted_rule(rule_yaml: str) -> tuple[Matcher | None, str | None]:
@@ -44,7 +60,7 @@ def pasted_rule(rule_yaml: str) -> tuple[Matcher | None, str | None]:
     the matcher, or None and the error under the name playground.yaml."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / PLAYGROUND_FILE
-        path.write_text(rule_yaml, "utf-8")
+        path.write_text(with_defaults(rule_yaml), "utf-8")
         try:
             return compile_rules([load_rule(path)]), None
         except ConfigError as exc:
@@ -87,5 +103,9 @@ async def _try(runtime: Runtime, text: str, url: str, title: str, rule_yaml: str
         title, text = title or page.title, page.text
     if not (title.strip() or text.strip()):
         return Trial(problem="paste a text or give a URL")
-    hits, marks = await _off_loop(matcher.marks, Document(title=title, text=text))
-    return Trial(title, text, hits, marks)
+    doc = Document(title=title, text=text)
+    hits, marks = await _off_loop(matcher.marks, doc)
+    # A pasted rule that does not fire says why; of the live rules, those holding some of
+    # their terms (near misses).
+    why = await _off_loop(explain if rule_yaml.strip() else near_misses, matcher, doc)
+    return Trial(title, text, hits, marks, why_not=why)
