@@ -107,6 +107,12 @@ class SlowMatcher:
         time.sleep(1.0)
         return self.real.marks(doc)
 
+    def match(self, doc: Document):  # type: ignore[no-untyped-def]
+        return self.real.match(doc)
+
+    def view(self, doc: Document):  # type: ignore[no-untyped-def]
+        return self.real.view(doc)
+
 
 def test_a_heavy_playground_request_leaves_healthz_answering(engine: Engine) -> None:
     slow = SlowMatcher()
