@@ -4,6 +4,7 @@ least 0.9."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,14 +29,15 @@ def figure_key(f: Figure) -> str:
     return f"{'~' if f.approximate else ''}{value} {f.unit}"
 
 
-def score(found: set[str], wanted: set[str], counts: dict[str, int]) -> None:
-    counts["tp"] += len(found & wanted)
-    counts["fp"] += len(found - wanted)
-    counts["fn"] += len(wanted - found)
-
-
-def report(name: str, counts: dict[str, int], mistakes: list[str]) -> tuple[float, float]:
-    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+def measure(name: str, label: str, found_in: Callable[[str], set[str]]) -> tuple[float, float]:
+    """Precision and recall of ``found_in`` against the items' ``label``, printed."""
+    tp = fp = fn = 0
+    mistakes = []
+    for item in items():
+        found, wanted = found_in(item["text"]), set(item.get(label) or [])
+        tp, fp, fn = tp + len(found & wanted), fp + len(found - wanted), fn + len(wanted - found)
+        if found != wanted:
+            mistakes.append(f"{item['text']}: found {sorted(found)}, wanted {sorted(wanted)}")
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     print(f"\n{name:8} tp {tp:3} fp {fp:3} fn {fn:3} precision {precision:.2f} recall {recall:.2f}")
@@ -60,25 +62,15 @@ def finders():  # type: ignore[no-untyped-def]
 
 def test_figures_are_found_with_their_values_and_units(finders) -> None:  # type: ignore[no-untyped-def]
     figures, _ = finders
-    counts, mistakes = {"tp": 0, "fp": 0, "fn": 0}, []
-    for item in items():
-        found = {figure_key(f) for f in figures.find(item["text"])}
-        wanted = set(item.get("figures") or [])
-        score(found, wanted, counts)
-        if found != wanted:
-            mistakes.append(f"{item['text']}: found {sorted(found)}, wanted {sorted(wanted)}")
-    precision, recall = report("figures", counts, mistakes)
+    precision, recall = measure(
+        "figures", "figures", lambda text: {figure_key(f) for f in figures.find(text)}
+    )
     assert precision >= MIN and recall >= MIN
 
 
 def test_places_are_resolved_to_their_entries(finders) -> None:  # type: ignore[no-untyped-def]
     _, places = finders
-    counts, mistakes = {"tp": 0, "fp": 0, "fn": 0}, []
-    for item in items():
-        found = {f"{m.name}/{m.country}" for m in places.find(item["text"])}
-        wanted = set(item.get("places") or [])
-        score(found, wanted, counts)
-        if found != wanted:
-            mistakes.append(f"{item['text']}: found {sorted(found)}, wanted {sorted(wanted)}")
-    precision, recall = report("places", counts, mistakes)
+    precision, recall = measure(
+        "places", "places", lambda text: {f"{m.name}/{m.country}" for m in places.find(text)}
+    )
     assert precision >= MIN and recall >= MIN
