@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
 from monitor.cli.base import Fail, _config, _sessions, _window, cli
 from monitor.config import Config
+from monitor.config.feeds_file import add_feed, remove_feed
+from monitor.config.settings import split
 from monitor.errors import MonitorError
+from monitor.feeds.discover import Found, discover
+from monitor.feeds.fetch import make_client
+from monitor.feeds.guard import host_port
 from monitor.sources import load_feeds
 from monitor.store import repository as repo
 from monitor.store.db import current, head, make_engine, upgrade
@@ -228,3 +235,58 @@ def hits(ctx: click.Context, rule_id: str | None, since: str) -> None:
         for e in h.evidence[:3]:
             click.echo(f"    {e.term}: {e.snippet}")
     click.echo(f"{len(found)} hits", err=True)
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="Default: the site's host name.")
+@click.option("--tags", default="", help="Comma-separated tags.")
+@click.option("--language", help="The feed's language, a hint (en, ru, uk...).")
+@click.option("--interval", help="Poll interval: 5m, 90s, 1h.")
+@click.pass_context
+def feeds_add(
+    ctx: click.Context,
+    url: str,
+    name: str | None,
+    tags: str,
+    language: str | None,
+    interval: str | None,
+) -> None:
+    """Find the feed at URL (a feed, or a site whose page advertises one or has one at a
+    common path), poll it once, and add it to feeds.yaml keeping the file's comments."""
+    config = _config(ctx)
+    try:
+        found = asyncio.run(_discover(config, url))
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    entry: dict[str, object] = {"name": name or urlsplit(found.url).hostname or found.url}
+    entry["url"] = found.url
+    extra = {"language": language, "interval": interval, "tags": split(tags) or None}
+    entry |= {key: value for key, value in extra.items() if value}
+    try:
+        add_feed(config.feeds_path, entry)
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    via = f" (found from {url})" if found.url != url else ""
+    click.echo(f"added {entry['name']!r}: {found.url}{via}, {found.items} items now")
+    click.echo("`monitor feeds sync` or the service's next start takes it up", err=True)
+
+
+@feeds.command("remove")
+@click.argument("name")
+@click.pass_context
+def feeds_remove(ctx: click.Context, name: str) -> None:
+    """Take the feed NAME out of feeds.yaml (its stored articles stay)."""
+    try:
+        url = remove_feed(_config(ctx).feeds_path, name)
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(f"removed {name!r} ({url}); its articles and hits stay")
+
+
+async def _discover(config: Config, url: str) -> Found:
+    # The address the operator typed may be a private host (as a configured feed's may);
+    # what a page advertises goes through the guard like any link.
+    client = make_client(config.fetch.user_agent, 2, guarded=True, allowed={host_port(url)})
+    async with client:
+        return await discover(client, url, config.fetch)

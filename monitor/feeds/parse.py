@@ -26,6 +26,7 @@ from monitor.entities import FeedEntry
 from monitor.errors import ParseError
 from monitor.extract import fragment_text
 from monitor.feeds import charset, dates, links
+from monitor.feeds.alternates import advertised, looks_like_html
 
 dates.register()
 
@@ -138,8 +139,19 @@ def _xml_items(text: str, base_url: str) -> tuple[list[Any], str | None]:
         raise ParseError(f"{base_url}: feedparser failed: {type(exc).__name__}: {exc}") from exc
     problem = _problem(parsed)
     if not parsed.get("version") and not parsed.entries:
-        raise ParseError(f"{base_url}: not an RSS, Atom or JSON feed ({problem or 'no entries'})")
+        why = _page_hint(text, base_url) or problem or "no entries"
+        raise ParseError(f"{base_url}: not an RSS, Atom or JSON feed ({why})")
     return list(parsed.entries), problem
+
+
+def _page_hint(text: str, base_url: str) -> str | None:
+    """Where a page's feed is, when a configured address is a page."""
+    if not looks_like_html(text):
+        return None
+    feeds = advertised(text, base_url)
+    if feeds:
+        return f"an HTML page; it advertises its feed at {feeds[0]}: put that in feeds.yaml"
+    return "an HTML page advertising no feed; `monitor feeds add` looks for one"
 
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}?\?>")
