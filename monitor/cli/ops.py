@@ -12,7 +12,8 @@ import click
 
 from monitor.cli.base import Fail, _config, _sessions, _window, cli
 from monitor.config import Config
-from monitor.config.feeds_file import add_feed, remove_feed
+from monitor.config.feeds_file import add_feed, add_feeds, remove_feed
+from monitor.config.opml import read_opml, write_opml
 from monitor.config.settings import split
 from monitor.errors import MonitorError
 from monitor.feeds.discover import Found, discover
@@ -290,3 +291,30 @@ async def _discover(config: Config, url: str) -> Found:
     client = make_client(config.fetch.user_agent, 2, guarded=True, allowed={host_port(url)})
     async with client:
         return await discover(client, url, config.fetch)
+
+
+@feeds.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def feeds_import(ctx: click.Context, file: Path) -> None:
+    """Add the feeds of an OPML file (another reader's export) to feeds.yaml; its folders
+    become tags; names or URLs already there are left out and said."""
+    path = _config(ctx).feeds_path
+    try:
+        added, skipped = add_feeds(path, read_opml(file))
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    for reason in skipped:
+        click.echo(f"left out: {reason}", err=True)
+    click.echo(f"{len(added)} feeds added to {path}, {len(skipped)} left out")
+
+
+@feeds.command("export")
+@click.pass_context
+def feeds_export(ctx: click.Context) -> None:
+    """feeds.yaml as OPML on standard output (tags as categories), for another reader."""
+    try:
+        configured = load_feeds(_config(ctx).feeds_path)
+    except MonitorError as exc:
+        raise Fail(f"error: {exc}") from None
+    click.echo(write_opml(configured), nl=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from monitor.config.feeds import FeedConfig, load_feeds
@@ -32,19 +32,36 @@ def _plain_load(path: Path) -> list[FeedConfig]:
 
 
 def add_feed(path: Path, entry: Mapping[str, object]) -> None:
-    """Append ``entry`` (name, url, and any other field of a feed) to the list."""
+    """Append ``entry`` (name, url, and any other field of a feed) to the list; a name or
+    URL already there is an error."""
+    _, skipped = add_feeds(path, [entry])
+    if skipped:
+        raise ConfigError(f"{path}: {skipped[0]}")
+
+
+def add_feeds(path: Path, entries: Sequence[Mapping[str, object]]) -> tuple[list[str], list[str]]:
+    """Append the entries whose name and URL are new, in one checked write: the names
+    added, and why each other one was left out."""
     feeds, prefix = _entries(path)
-    name, url = str(entry["name"]), str(entry["url"])
-    for feed in feeds:
-        if feed.name == name:
-            raise ConfigError(f"{path}: a feed named {name!r} is there already")
-        if feed.url == url:
-            raise ConfigError(f"{path}: {url} is there already, as {feed.name!r}")
+    names, urls = {f.name for f in feeds}, {f.url: f.name for f in feeds}
+    added, skipped, blocks = [], [], []
     text = path.read_text(encoding="utf-8")
     indent = _item_indent(text, prefix)
-    lines = [f"{indent}- {_pair(k, v)}" if i == 0 else f"{indent}  {_pair(k, v)}"
-             for i, (k, v) in enumerate(entry.items())]  # fmt: skip
-    _write_checked(path, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    for entry in entries:
+        name, url = str(entry["name"]), str(entry["url"])
+        if name in names:
+            skipped.append(f"a feed named {name!r} is there already")
+        elif url in urls:
+            skipped.append(f"{url} is there already, as {urls[url]!r}")
+        else:
+            pairs = [_pair(k, v) for k, v in entry.items()]
+            blocks.append(f"{indent}- " + f"\n{indent}  ".join(pairs))
+            names.add(name)
+            urls[url] = name
+            added.append(name)
+    if blocks:
+        _write_checked(path, text.rstrip("\n") + "\n" + "\n".join(blocks) + "\n")
+    return added, skipped
 
 
 def remove_feed(path: Path, name: str) -> str:
