@@ -5,9 +5,12 @@ once) and no successful poll for too long (told once, the return once)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from monitor.config import Config
 from monitor.config.settings import AdminSettings
@@ -105,3 +108,34 @@ def test_no_successful_poll_for_too_long_is_told_once_and_its_end_once(tmp_path:
     with http_server() as admin:
         asyncio.run(go(admin))
         assert titles(admin) == ["No successful poll", "Polling works again"]
+
+
+def test_feeds_yaml_edits_take_effect_without_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, _ = setup(tmp_path)
+    feeds = config.feeds_path
+
+    async def go() -> list[list[str]]:
+        seen = []
+        async with open_services(config, print) as app:
+            service = Service(app, [])
+
+            async def active() -> list[str]:
+                await service._reload()
+                with app.services.sessions() as s:
+                    return sorted(f.name for f in repo.active_feeds(s))
+
+            seen.append(await active())
+            write(feeds, feeds.read_text("utf-8") + "- {name: G, url: 'http://127.0.0.1:9/g'}\n")
+            seen.append(await active())
+            write(feeds, feeds.read_text("utf-8") + "- {name: G, url: 'http://127.0.0.1:9/h'}\n")
+            seen.append(await active())  # a broken edit: the last good list stays
+            write(feeds, "- {name: G, url: 'http://127.0.0.1:9/g'}\n")
+            seen.append(await active())  # F taken out: deactivated, its rows stay
+        return seen
+
+    caplog.set_level(logging.ERROR)
+    assert asyncio.run(go()) == [["F"], ["F", "G"], ["F", "G"], ["G"]]
+    assert f"feeds.yaml not reloaded, the last good list stays: {feeds}:3:" in caplog.text
+    assert "duplicate feed name 'G'" in caplog.text

@@ -33,7 +33,13 @@ from monitor.notify.digest import send_digest
 from monitor.pipeline import poll_safely
 from monitor.rules.reload import RELOAD_INTERVAL
 from monitor.service.app import App
-from monitor.service.watch import WATCH_INTERVAL, check_polling, check_rule_files
+from monitor.service.watch import (
+    WATCH_INTERVAL,
+    FeedsFile,
+    check_polling,
+    check_rule_files,
+    sync_feeds,
+)
 from monitor.store import repository as repo
 from monitor.store.maintenance import run_retention
 from monitor.workers import worker_id
@@ -61,6 +67,7 @@ class Service:
         self._deliver_lock = asyncio.Lock()  # one sender at a time: no double sends
         self._started = datetime.now(UTC)
         self._told_broken: dict[str, str] | None = None  # rule files the database knows of
+        self._feeds_file = FeedsFile(self.svc.config.feeds_path)  # as open_services read it
 
     async def _tick(self) -> None:
         if self.stopping.is_set():
@@ -120,6 +127,9 @@ class Service:
 
     async def _reload(self) -> None:
         await asyncio.to_thread(self.app.reload_rules)
+        feeds = await asyncio.to_thread(self._feeds_file.changed)
+        if feeds is not None:
+            await asyncio.to_thread(sync_feeds, self.svc.sessions, feeds)
         broken = dict(self.app.watcher.broken)
         if broken != self._told_broken:
             await asyncio.to_thread(check_rule_files, self.svc.sessions, broken, datetime.now(UTC))

@@ -1,22 +1,67 @@
-"""Failures that no single poll or delivery sees, told to the admin once each, with their
-recovery once: a rule file that stopped loading after an edit, and no successful poll for
-``MONITOR_NO_POLL_AFTER``. Both are conditions in the database (``monitor.store.conditions``),
-so of several replicas watching the same thing exactly one tells. Run on a thread.
+"""What the service watches besides its feeds: failures no single poll or delivery sees,
+told to the admin once each with their recovery once (a rule file that stopped loading
+after an edit, no successful poll for ``MONITOR_NO_POLL_AFTER``; conditions in the
+database, so of several replicas exactly one tells), and feeds.yaml, reread when it changes
+(an edit adds, changes or deactivates feeds within seconds; a broken one is logged with
+file and line and the last good list stays). Run on a thread.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.config import FeedConfig
+from monitor.errors import ConfigError
+from monitor.sources import load_feeds
 from monitor.store import repository as repo
 from monitor.store.notices import ADMIN_CHANNEL
 
 RULE_FILE = "rule_file"
 NO_POLL = "no_poll"
 WATCH_INTERVAL = 60.0
+log = logging.getLogger(__name__)
+Mark = tuple[int, int] | None  # a file's modification time and size
+
+
+def _mark(path: Path) -> Mark:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+class FeedsFile:
+    """feeds.yaml as last read: ``changed`` gives the new list when the file changed and
+    reads, else None (a broken edit is logged and the last good list stays in force)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mark = _mark(path)
+
+    def changed(self) -> list[FeedConfig] | None:
+        mark = _mark(self.path)
+        if mark == self._mark:
+            return None
+        self._mark = mark
+        try:
+            return load_feeds(self.path)
+        except ConfigError as exc:
+            log.error("feeds.yaml not reloaded, the last good list stays: %s", exc)
+            return None
+
+
+def sync_feeds(sessions: sessionmaker[Session], feeds: list[FeedConfig]) -> int:
+    """Make the feeds table agree with a new feeds.yaml; how many feeds are active."""
+    with sessions.begin() as session:
+        active = repo.sync_feeds(session, feeds)
+    log.info("feeds.yaml reloaded: %d feeds active", len(active))
+    return len(active)
 
 
 def check_rule_files(
