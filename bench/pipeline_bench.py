@@ -50,6 +50,7 @@ from trafilatura.settings import use_config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from farm import Farm, Servers, Sink
 from language_bench import language_costs
+from stories_bench import story_costs
 
 from monitor.extract import extract_page
 
@@ -356,6 +357,9 @@ def main() -> None:
     # this process, one core): what the service's cpu thread spends besides matching.
     sample = [(item.title, "\n\n".join(item.paragraphs)) for item in farm.sample(200)]
     for what, cost in language_costs({"farm": sample}, repeat=3):
+        rows.append((what, "-", cost))
+    # Linking an alerted article into its story (embedding, anchors, comparison).
+    for what, cost in story_costs(sample[:100], repeat=1):
         rows.append((what, "-", cost))
     for backend in args.backends.split(","):
         cycles, walls, peaks, ratios, runs = [], [], [], [], []

@@ -185,6 +185,10 @@ class Article:
     entry_hash: str | None = None  # FeedEntry.fingerprint: what the feed said of it
     revises: int | None = None  # the stored article this is a new revision of
     revision: int = 1
+    # An alerted article's title and lead embedded, and its anchors (``monitor.stories``):
+    # what links it to reports of its story in other words and languages.
+    embedding: bytes | None = None
+    anchors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,7 @@ class StoredArticle:
     feed: str
     fetched_at: datetime
     document: Document
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -236,3 +241,12 @@ class Alert:
     targets_done: frozenset[str] = frozenset()  # keys of the channel's URLs that have it
     revision: int = 1  # the article's revision the rule first matched: above 1, an update
     facts: str = ""  # the article's figures and places, as alerts show them (Facts.line)
+    language: str | None = None  # the headline's
+    seen: datetime | None = None  # when the article was first seen (stored)
+    # A story's message: every rule that fired on the reports it carries (id, name,
+    # severity; most severe first), the story's outlets and languages so far, and, for a
+    # follow-up, why it was sent.
+    story_rules: tuple[tuple[str, str, Severity], ...] = ()
+    outlets: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    followup: str | None = None

@@ -16,8 +16,14 @@ class Item:
     guid: str | None = None
 
 
+def today() -> datetime:
+    """Midnight UTC today: items are recent (not catch-up) and the same all day, so a feed
+    served twice in a test is byte for byte the same."""
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def rss(title: str, items: list[Item]) -> bytes:
-    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    now = today()
     entries = []
     for i, item in enumerate(items):
         guid = item.guid or item.link
@@ -35,15 +41,16 @@ def rss(title: str, items: list[Item]) -> bytes:
 
 
 def atom(title: str, items: list[Item]) -> bytes:
+    updated = today().strftime("%Y-%m-%dT%H:%M:%SZ")
     entries = "".join(
         f'<entry><title>{escape(i.title)}</title><link href="{escape(i.link)}"/>'
-        f"<id>{escape(i.guid or i.link)}</id><updated>2026-11-20T12:00:00Z</updated>"
+        f"<id>{escape(i.guid or i.link)}</id><updated>{updated}</updated>"
         f"<summary>{escape(i.summary)}</summary></entry>"
         for i in items
     )
     return (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>{escape(title)}</title><id>urn:test</id><updated>2026-11-20T12:00:00Z</updated>"
+        f"<title>{escape(title)}</title><id>urn:test</id><updated>{updated}</updated>"
         f"{entries}</feed>"
     ).encode()
 

@@ -69,3 +69,22 @@ def test_old_articles_are_outside_the_window(engine) -> None:  # type: ignore[no
     with session_factory(engine)() as s:
         assert repo.count_articles(s, datetime.now(UTC) + timedelta(minutes=1)) == 0
         assert list(repo.iter_articles(s, datetime.now(UTC) + timedelta(minutes=1))) == []
+
+
+def test_backtest_counts_stories_as_the_desk_gets_them(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A hit the edit adds on another report of a story the live rule already fires on is
+    no new story for the desk; a story only the live rule had is lost."""
+    from sqlalchemy import update
+
+    from monitor.store.models import ArticleRow
+
+    store(engine)
+    with session_factory(engine).begin() as s:  # "Tanks massed" reports the troops' story
+        s.execute(update(ArticleRow).where(ArticleRow.guid == "g3").values(story_id=1))
+    live = load_rule(rule(tmp_path, "live.yaml", "troop*, brigade*"))
+    edited = load_rule(rule(tmp_path, "edited.yaml", "troop*, massed"))
+    with session_factory(engine)() as s:
+        since = datetime.now(UTC) - timedelta(days=1)
+        report = backtest(repo.iter_articles(s, since), edited, live, sample=5)
+    assert report.added_count == 1 and report.stories_added == 0
+    assert (len(report.stories), len(report.live_stories), report.stories_lost) == (1, 2, 1)

@@ -157,7 +157,7 @@ def test_one_broken_channel_never_blocks_another(engine) -> None:  # type: ignor
     assert view.deliveries == (("bad", "pending"), ("good", "sent"))
 
 
-def test_alerts_link_to_the_article_page_when_a_base_url_is_set(engine) -> None:  # type: ignore[no-untyped-def]
+def test_alerts_link_to_the_story_page_when_a_base_url_is_set(engine) -> None:  # type: ignore[no-untyped-def]
     sessions = session_factory(engine)
     article_id = store_hit(engine, ("desk",))
     with http_server() as hook:
@@ -165,7 +165,7 @@ def test_alerts_link_to_the_article_page_when_a_base_url_is_set(engine) -> None:
         linked = Sender(channels, print, base_url="https://monitor.example/desk/")
         assert asyncio.run(deliver_due(sessions, linked)).sent == 1
         [posted] = hook.posted_json()
-    assert f"Details: https://monitor.example/desk/articles/{article_id}" in posted["message"]
+    assert f"Story: https://monitor.example/desk/stories/{article_id}" in posted["message"]
 
 
 def test_delivery_does_its_database_work_on_the_executor_it_is_given(engine) -> None:  # type: ignore[no-untyped-def]
@@ -240,3 +240,38 @@ def test_a_retry_goes_only_to_the_targets_that_failed(engine) -> None:  # type: 
         last = asyncio.run(deliver_due(sessions, sender, utcnow() + timedelta(hours=8)))
         assert last.sent == 1
         assert len(good.posted_json()) == 1 and len(bad.posted_json()) == 4
+
+
+def test_slack_gets_text_as_written_with_only_its_own_specials_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slack's mrkdwn needs only & < > escaped: rule ids, times and sentence ends arrive as
+    written, with no backslashes."""
+    with http_server() as slack:
+        slack.post_body = b"ok"
+        monkeypatch.setattr(NotifySlack, "webhook_url", slack.url("/services"))
+        url = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
+        headline = "Колонна вышла к границе: 12:00 & далее до рубежей."
+        Sender(Channels({"desk": (url,)}), print).send(alert(headline=headline))
+        [payload] = slack.posted_json()
+    text = payload["attachments"][0]["text"]
+    assert "\\" not in text
+    assert "troop-movements" in text and "2026-11-20 00:00 UTC" in text
+    assert "12:00 &amp; далее до рубежей.|" in text or "рубежей.>" in text
+
+
+def test_the_emails_text_part_has_the_links_and_one_snippet_a_line() -> None:
+    smtp = SMTPSink().start()
+    try:
+        sender = Sender(Channels({"email": (smtp.url(),)}), print, base_url="https://m.example")
+        sender.send(alert("email"))
+        [message] = smtp.messages
+    finally:
+        smtp.stop()
+    [text] = [
+        p.get_payload(decode=True).decode()
+        for p in message.walk()
+        if p.get_content_type() == "text/plain"
+    ]
+    assert "Link: http://e.org/a" in text
+    assert "Story: https://m.example/stories/" in text

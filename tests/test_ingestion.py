@@ -50,8 +50,15 @@ def test_what_outlets_publish_is_read_identified_revised_and_counted(
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "forces.yaml").write_text(RULE, encoding="utf-8")
+    # The outlets' items are dated 2024 and several report one event: this test is about
+    # reading them, so each is alerted on its own (stories: tests/test_news_day.py).
+    settings = tmp_path / "monitor.yaml"
+    settings.write_text(
+        "channels:\n  default: {catch_up_after: 0}\nstories: {embedder: 'off'}\n", "utf-8"
+    )
     with outlets() as site, http_server() as hook:
         env = {
+            "MONITOR_CONFIG": str(settings),
             "MONITOR_DATABASE_URL": database_url,
             "MONITOR_FEEDS": str(site.feeds_yaml(tmp_path / "feeds.yaml")),
             "MONITOR_RULES": str(rules),

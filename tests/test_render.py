@@ -22,7 +22,7 @@ def test_alert_names_rule_headline_source_link_time_and_evidence() -> None:
     assert message.title == "[high] Troop movements: Belarus moves brigades"
     for expected in (
         "Belarus moves brigades",
-        "Rule: Troop movements (troop-movements), severity high",
+        "Rules: Troop movements (troop-movements), high",
         "Source: Daily Test",
         "Published: 2026-11-20 12:00 UTC",
         "Link: http://e.org/a",
@@ -41,7 +41,7 @@ def test_digests_never_make_a_link_of_a_non_http_url() -> None:
 
     story = DigestStory("Click", "Evil", "javascript:alert(document.cookie)", "today", ())
     fine = DigestStory("Troops", "Wire", "https://wire.example/a", "today", ())
-    groups = [DigestGroup("high", "Troop movements", (story, fine))]
+    groups = [DigestGroup("high", (story, fine))]
     for target in ("html", "md", "txt"):
         body = render_digest("desk", groups, target).body  # type: ignore[arg-type]
         assert "javascript:" not in body, target
@@ -79,3 +79,36 @@ def test_evidence_emphasis_follows_word_forms() -> None:
     assert [p.text for p in parts if p.em] == ["Войска", "войсками"]
     parts = emphasise(Evidence("troop", "text", "more troops and a troupe"))
     assert [p.text for p in parts if p.em] == ["troops"]
+
+
+def test_a_long_digest_is_split_to_fit_each_channel_and_lists_each_story_once() -> None:
+    from monitor.notify.render import DIGEST_LIMITS, DigestGroup, DigestStory, render_digests
+
+    stories = [
+        DigestStory(
+            f"Story {n}: Belarus moves brigades toward the border, officials say",
+            "Wire",
+            f"https://wire.example/{n}",
+            "2026-11-20 12:00 UTC",
+            ("Second", "Ru"),
+            ("Troop movements", "Belarus border activity"),
+            ("en", "ru"),
+            page=f"https://monitor.example/stories/{n}",
+        )
+        for n in range(612)
+    ]
+    groups = [
+        DigestGroup("critical", tuple(stories[:12])),
+        DigestGroup("high", tuple(stories[12:])),
+    ]
+    for target in ("md", "txt", "html"):
+        parts = render_digests("desk", groups, target)  # type: ignore[arg-type]
+        assert len(parts) > 1, target
+        assert all(len(p.body) <= DIGEST_LIMITS[target] for p in parts), target  # type: ignore[index]
+        assert parts[0].title.startswith("Digest for desk: ")
+        assert parts[-1].title.endswith(f"({len(parts)}/{len(parts)})")
+        text = "\n".join(p.body for p in parts)
+        for n in (0, 11, 12, 611):
+            assert text.count(f"Story {n}: ") == 1, (target, n)
+            assert f"https://monitor.example/stories/{n}" in text
+        assert "critical" in parts[0].body

@@ -8,8 +8,16 @@ from sqlalchemy.exc import OperationalError
 from monitor.config import FeedConfig
 from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.store import repository as repo
+from monitor.store import story_messages
 from monitor.store.db import make_engine, session_factory
-from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow, SightingRow
+from monitor.store.models import (
+    ArticleRow,
+    DeliveryRow,
+    FeedRow,
+    HitRow,
+    SightingRow,
+    StoryMessageRow,
+)
 from tests.conftest import _truncate, query_plan
 
 
@@ -181,10 +189,10 @@ def test_a_group_takes_as_many_statements_as_one_article(engine: Engine) -> None
     assert many == one <= 7
 
 
-def test_first_of_story_look_ups_read_the_story_index(engine: Engine) -> None:
-    """Without planner statistics (SQLite unless ANALYZE ran, PostgreSQL with autovacuum
-    off) the look-up through articles and hits started from the status index: every
-    delivery ever told was read for every batch claimed. Deliveries carry story and rule."""
+def test_a_claimed_batchs_stories_are_looked_up_by_their_indexes(engine: Engine) -> None:
+    """What each channel was told of a batch's stories, and what the stories hold, are read
+    through the story indexes: never by reading every story ever told or every article
+    (20,000 of each here)."""
     sessions = session_factory(engine)
     with sessions.begin() as s:
         [feed] = repo.sync_feeds(s, feeds("a"))
@@ -192,21 +200,37 @@ def test_first_of_story_look_ups_read_the_story_index(engine: Engine) -> None:
             sig = tuple(range(n % 100, n % 100 + 60))
             stored = replace(article(feed.id, n), signature=sig)
             repo.store_article(s, stored, [HIT])
-        # 20,000 deliveries told before, of other stories: what the old plan read each time
-        hit_id, now = s.scalar(select(func.min(HitRow.id))), datetime.now(UTC)
-        told = {"hit_id": hit_id, "status": "sent", "rule_id": "r1", "next_attempt_at": now}
-        s.execute(
-            insert(DeliveryRow),
-            [told | {"channel": f"old{n}", "story_id": -n} for n in range(20000)],
+        other = {"feed_id": feed.id, "url": "u", "canonical_url": "u", "title": "t", "text": ""}
+        s.execute(  # 20,000 articles of other stories
+            insert(ArticleRow),
+            [
+                other
+                | {"guid": f"o{n}", "url_hash": f"o{n}", "story_id": -n, "text_source": "feed"}
+                for n in range(20000)
+            ],
         )
-    with query_plan(engine, "min(deliveries.id)") as steps, sessions() as s:
+        told = {"status": "sent", "severity": 3, "rules": [], "figures": {}, "followups": 0}
+        s.execute(
+            insert(StoryMessageRow),
+            [
+                told | {"story_id": -n, "channel": "desk", "outlets": 1, "languages": 1}
+                for n in range(20000)
+            ],
+        )
+    with sessions() as s:
         claimed = repo.claim_due(s, datetime.now(UTC) + timedelta(seconds=1), "test", 0, 200)
     assert len(claimed) == 160
-    assert sum(a.first_headline is not None for a in claimed) == 80  # the copies
-    copies = {a.headline: a.first_headline for a in claimed if a.first_headline}
-    assert copies == {f"Title {n}": f"Title {n - 100}" for n in range(100, 140)}
-    assert any("ix_deliveries_story" in step for step in steps), steps
-    assert not any("status_due" in step for step in steps), steps
+    keys = {(a.story_id or a.article_id, a.channel) for a in claimed}
+    assert len(keys) == 80  # 40 stories, two channels: the copies are in their story
+    with query_plan(engine, "FROM story_messages") as told_steps, sessions() as s:
+        assert story_messages.told(s, keys) == {}
+    with query_plan(engine, "articles.story_id") as spread_steps, sessions() as s:
+        spreads = story_messages.spread(s, {story for story, _ in keys})
+    assert {len(sp.outlets) for sp in spreads.values()} == {1} and len(spreads) == 40
+    assert any(
+        "story_messages" in step and ("pkey" in step or "INDEX" in step) for step in told_steps
+    ), told_steps
+    assert any("ix_articles_story_id" in step for step in spread_steps), "\n".join(spread_steps)
 
 
 def test_claimed_alerts_then_sent_and_failed(engine) -> None:  # type: ignore[no-untyped-def]

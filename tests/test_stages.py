@@ -26,6 +26,7 @@ def test_the_stages_run_in_the_declared_order() -> None:
         ("language", "cpu"),
         ("understand", "cpu"),
         ("match", "cpu"),
+        ("stories", "cpu"),
     ]
 
 

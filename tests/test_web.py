@@ -21,7 +21,7 @@ from monitor.feeds.pages import Pages
 from monitor.rules import compile_rules, load_rules
 from monitor.store import repository as repo
 from monitor.store.db import session_factory
-from monitor.store.models import DeliveryRow
+from monitor.store.models import ArticleRow, DeliveryRow, StoryLinkRow
 from monitor.stories import signature
 from monitor.web import api, pages
 from monitor.web.app import create_app
@@ -94,7 +94,8 @@ def test_every_route_but_the_probes_refuses_without_credentials(client: TestClie
     assert len(routes) > 15
     for route in routes:
         path = route.path.replace("{article_id}", str(seed_id))
-        if path in {"/healthz", "/readyz", "/login"}:
+        path = path.replace("{story_id}", str(seed_id))
+        if path in {"/healthz", "/readyz", "/login", "/local-time.js"}:  # the sign-in page's
             continue
         for method in route.methods - {"HEAD"}:
             response = client.request(method, path, follow_redirects=False)
@@ -385,3 +386,88 @@ def test_an_articles_figures_and_places_are_shown_returned_and_searchable(
     assert found("UA") == set() and found("%") == set()
     assert len(found("")) == 2
     assert 'value="Brest"' in client.get("/", params={"place": "Brest"}).text
+
+
+def test_the_front_page_lists_stories_and_a_story_page_says_why_each_report_joined(
+    client: TestClient, engine: Engine
+) -> None:
+    first = seed(engine)
+    matcher = compile_rules(load_rules(REPO / "rules").rules)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:  # a second outlet's report of the story, linked as the store does
+        feeds = repo.sync_feeds(
+            s,
+            [
+                FeedConfig(url="https://wire.example/rss", name="Wire"),
+                FeedConfig(url="https://ru.example/rss", name="Ru <b>"),
+            ],
+        )
+        feed = next(f for f in feeds if f.name == "Ru <b>")
+        title = "Российские войска и бронетехника у границы с Беларусью под Брестом"
+        text = "Российские войска и бронетехника в понедельник двинулись к границе под Брестом."
+        doc = Document(title, text, "ru", feed="Ru")
+        url = "https://ru.example/a/1"
+        article = Article(
+            feed.id, "r1", url, url, doc, "page", None, datetime(2026, 11, 21, tzinfo=UTC)
+        )
+        second = repo.store_article(s, article, to_default(matcher.match(doc)))
+        s.execute(update(ArticleRow).where(ArticleRow.id == second).values(story_id=first))
+        s.execute(
+            insert(StoryLinkRow).values(
+                article_id=second,
+                story_id=first,
+                language="ru",
+                embedding=b"",
+                anchors=["=brst"],
+                linked_to=first,
+                why="cosine 0.870 + 1 shared (=brst) >= 0.845",
+                created_at=datetime.now(UTC),
+            )
+        )
+    signed_in(client)
+    front = client.get("/").text
+    assert front.count('class="card"') == 1  # two reports, one story
+    assert f'href="/stories/{first}"' in front and "2 outlets (Wire, Ru &lt;b&gt;)" in front
+    assert "en, ru" in front and "Belarus border activity" in front
+    assert '<time datetime="' in front and "data-local" in front
+    page = client.get(f"/stories/{first}").text
+    assert "cosine 0.870 + 1 shared (=brst) &gt;= 0.845" in page
+    assert f'href="/articles/{second}"' in page and "<h3>ru</h3>" in page
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    [story] = client.get("/api/stories", headers=auth).json()["stories"]
+    assert story["id"] == first and story["outlets"] == ["Wire", "Ru <b>"]
+    detail = client.get(f"/api/stories/{first}", headers=auth).json()
+    assert [r["id"] for r in detail["reports"]] == [first, second]
+    assert detail["reports"][1]["why"].startswith("cosine 0.870")
+    assert client.get("/api/stories/999", headers=auth).status_code == 404
+    assert client.get("/local-time.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_search_covers_every_stored_article_and_a_bad_query_shows_no_results(
+    client: TestClient, engine: Engine
+) -> None:
+    seed(engine)
+    with session_factory(engine).begin() as s:  # an article no rule hit
+        feeds = repo.sync_feeds(
+            s,
+            [
+                FeedConfig(url="https://wire.example/rss", name="Wire"),
+                FeedConfig(url="https://t.example/rss", name="Travel"),
+            ],
+        )
+        feed = next(f for f in feeds if f.name == "Travel")
+        doc = Document("Antalya hotels full", "Tourists fill Antalya hotels this winter.", "en")
+        url = "https://t.example/a/1"
+        article = Article(feed.id, "t1", url, url, doc, "page", None, None)
+        repo.store_article(s, article, [])
+    signed_in(client)
+    for path in ("/", "/hits"):
+        found = client.get(path, params={"q": "antalya"}).text
+        assert "Articles matching the search (1)" in found and "Antalya hotels full" in found
+        broken = client.get(path, params={"q": "troops AND ("}).text
+        assert 'class="bad"' in broken and "troops AND (" in broken
+        assert "Troops &lt;script&gt;" not in broken  # no unfiltered list under the error
+    hits = client.get("/hits").text
+    assert "Belarus border activity" in hits and "default: pending" in hits
+    assert '<div class="snippet">Troops &lt;script&gt;' in hits  # the evidence's snippet
+    assert hits.count('class="hit"') == 1  # one row for the article, its three rules in it

@@ -116,7 +116,7 @@ def _print_backtest(report: BacktestReport, rule_id: str, since: str, live: Rule
     share = report.hits / report.articles if report.articles else 0.0
     click.echo(
         f"{rule_id}: fires on {report.hits} of {report.articles} articles from the "
-        f"last {since} ({share:.1%})"
+        f"last {since} ({share:.1%}), {len(report.stories)} stories"
     )
     for s in report.sample:
         _print_sample(s.article, s.evidence)
@@ -134,7 +134,9 @@ def _print_backtest(report: BacktestReport, rule_id: str, since: str, live: Rule
         return
     click.echo(
         f"compared with the live rule ({live.path}): {report.live_hits} hits live, "
-        f"{report.added_count} added, {report.lost_count} lost"
+        f"{report.added_count} added, {report.lost_count} lost; stories: "
+        f"{len(report.live_stories)} live, {report.stories_added} added, "
+        f"{report.stories_lost} lost"
     )
     for s in report.added:
         click.echo("  + added:")

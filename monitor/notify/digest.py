@@ -1,5 +1,5 @@
-"""Digests: one message per channel and scheduled slot with what waited for it, stories
-grouped by rule, sent once across all processes."""
+"""Digests: one message per channel and scheduled slot with what waited for it, each story
+once under its highest severity, sent once across all processes."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.entities import Alert
+from monitor.entities import Alert, Severity
 from monitor.errors import DeliveryError
-from monitor.notify.deliver import in_db
+from monitor.notify.deliver import CATCH_UP, in_db
 from monitor.notify.render import DigestGroup, DigestStory, one_line
 from monitor.notify.sender import Sender
 from monitor.store import repository as repo
+from monitor.store import story_messages as told_db
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ async def send_digest(
     """The digest of ``channel`` for one scheduled slot, sent once across all processes.
     Returns how many items it held (0: nothing to say, nothing sent), None if another
     process had the slot already."""
-    claimed = await in_db(db, _claim, sessions, channel, scheduled_for)
+    claimed = await in_db(db, _claim, sessions, channel, scheduled_for, sender.base_url)
     if claimed is None:
         return None
     digest_id, ids, groups = claimed
@@ -47,7 +48,7 @@ async def send_digest(
 
 
 def _claim(
-    sessions: sessionmaker[Session], channel: str, scheduled_for: datetime
+    sessions: sessionmaker[Session], channel: str, scheduled_for: datetime, base_url: str | None
 ) -> tuple[int, list[int], list[DigestGroup]] | None:
     with sessions.begin() as session:
         digest_id = repo.claim_digest(session, channel, scheduled_for)
@@ -55,8 +56,8 @@ def _claim(
         return None
     with sessions() as session:
         items = repo.digest_items(session, channel)
-        groups = _groups(session, items)
-    return digest_id, [alert.delivery_id for alert, _ in items], groups
+        groups = _groups(session, items, base_url)
+    return digest_id, [alert.delivery_id for alert, _, _ in items], groups
 
 
 def _finish(
@@ -72,15 +73,22 @@ class _Entry:
     headline: str
     source: str
     url: str
-    also: list[str] = field(default_factory=list)
+    severity: Severity
+    also: dict[str, None] = field(default_factory=dict)
+    rules: dict[str, Severity] = field(default_factory=dict)
+    languages: dict[str, None] = field(default_factory=dict)
+    catch_up: bool = False
 
 
-def _groups(session: Session, items: list[tuple[Alert, str]]) -> list[DigestGroup]:
-    """Stories by rule (most severe first); another outlet's copy becomes "also reported
-    by" under its story, even when the story itself was alerted earlier."""
-    entries: dict[tuple[str, int], _Entry] = {}
-    for alert, status in items:
-        key = (alert.rule_id, alert.story_id or alert.article_id)
+def _groups(
+    session: Session, items: list[tuple[Alert, str, str | None]], base_url: str | None = None
+) -> list[DigestGroup]:
+    """Each story once, under its highest severity, with every rule that fired on it; other
+    outlets' reports become "also reported by", with their languages, even when the story
+    itself was alerted earlier."""
+    entries: dict[int, _Entry] = {}
+    for alert, status, why in items:
+        key = alert.story_id or alert.article_id
         entry = entries.get(key)
         if entry is None:
             first = (
@@ -89,30 +97,43 @@ def _groups(session: Session, items: list[tuple[Alert, str]]) -> list[DigestGrou
                 else None
             )
             headline, source, url = first or (alert.headline, alert.source, alert.url)
-            entry = entries[key] = _Entry(alert, headline, source, url)
-        if status == "folded":
-            entry.also.append(alert.source)
-    by_rule: dict[tuple[int, str], list[_Entry]] = {}
-    for entry in entries.values():
-        by_rule.setdefault((int(entry.alert.severity), entry.alert.rule_id), []).append(entry)
-    groups = [
+            entry = entries[key] = _Entry(alert, headline, source, url, alert.severity)
+        entry.severity = max(entry.severity, alert.severity)
+        entry.catch_up = entry.catch_up or bool(why and why.startswith(CATCH_UP))
+        entry.rules[alert.rule_name] = max(
+            entry.rules.get(alert.rule_name, alert.severity), alert.severity
+        )
+        if alert.language:
+            entry.languages[alert.language] = None
+        if status == "folded" and alert.source != entry.source:
+            entry.also[alert.source] = None
+    spreads = told_db.spread(session, entries)  # the languages of every report so far
+    for key, entry in entries.items():
+        if key in spreads:
+            entry.languages = dict.fromkeys(spreads[key].languages) | entry.languages
+    by_severity: dict[Severity, list[tuple[int, _Entry]]] = {}
+    for key, entry in entries.items():
+        by_severity.setdefault(entry.severity, []).append((key, entry))
+    return [
         DigestGroup(
-            group[0].alert.severity.name,
-            group[0].alert.rule_name,
+            severity.name,
             tuple(
                 DigestStory(
                     one_line(e.headline),
                     one_line(e.source),
                     e.url,
                     _published(e.alert),
-                    tuple(dict.fromkeys(e.also)),
+                    tuple(one_line(o, 80) for o in e.also),
+                    tuple(sorted(e.rules, key=lambda r: (-e.rules[r], r))),
+                    tuple(sorted(e.languages)),
+                    e.catch_up,
+                    f"{base_url.rstrip('/')}/stories/{key}" if base_url else None,
                 )
-                for e in group
+                for key, e in group
             ),
         )
-        for group in sorted(by_rule.values(), key=lambda g: -int(g[0].alert.severity))
+        for severity, group in sorted(by_severity.items(), key=lambda g: -g[0])
     ]
-    return groups
 
 
 def _published(alert: Alert) -> str:

@@ -3,8 +3,9 @@ an operator may override them with MONITOR_TEMPLATES).
 
 Everything from feeds and pages is untrusted. Every ``{{ }}`` output is escaped for its
 target by the environment itself, so an overriding template is safe without filters:
-- ``md`` (Slack): CommonMark control characters are backslash-escaped; apprise turns the
-  Markdown into Slack mrkdwn and entity-escapes ``& < >``, so ``<!channel>`` pings nobody;
+- ``md`` (Slack): what CommonMark reads as markup is backslash-escaped; apprise turns the
+  Markdown into Slack mrkdwn and entity-escapes ``& < >``, so ``<!channel>`` pings nobody
+  and ``troop-movements`` or ``12:00`` arrive as written;
 - ``html`` (email): HTML-escaped (autoescape);
 - ``txt`` (everything else): plain text; apprise escapes it for the target.
 Titles and subjects are one line: CR/LF and invisible control characters removed.
@@ -34,7 +35,10 @@ MAX_HEADLINE = 300
 TEMPLATES = Path(__file__).parent / "templates"
 Target = str  # "md", "html" or "txt"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:])")
+# What CommonMark would read as markup, and apprise turns into Slack mrkdwn: < > become
+# entities, [ ] ( ) ! # plain characters; & it escapes itself. Nothing else is escaped:
+# Slack has no backslash escapes and would show "troop\-movements".
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#!<>~])")
 
 
 @dataclass(frozen=True)
@@ -202,8 +206,21 @@ def alert_context(alert: Alert, base_url: str | None) -> dict[str, Any]:
         "rule_id": alert.rule_id,
         "rule_name": one_line(alert.rule_name, 100),
         "article_page": f"{base_url.rstrip('/')}/articles/{alert.article_id}" if base_url else None,
-        "first_headline": one_line(alert.first_headline or ""),
+        "story_page": (
+            f"{base_url.rstrip('/')}/stories/{alert.story_id or alert.article_id}"
+            if base_url
+            else None
+        ),
         "facts": one_line(alert.facts, 300),
+        "language": one_line(alert.language or "", 10),
+        "rules": [
+            {"id": rid, "name": one_line(name, 100), "severity": sev.name}
+            for rid, name, sev in alert.story_rules
+            or ((alert.rule_id, alert.rule_name, alert.severity),)
+        ],
+        "outlets": [one_line(o, 80) for o in alert.outlets],
+        "languages": [one_line(lang, 10) for lang in alert.languages],
+        "followup": one_line(alert.followup or "", 200),
         "update": (
             f"Update: the outlet revised this article (revision {alert.revision}) "
             "and the rule matched the new text"
@@ -223,11 +240,14 @@ def alert_context(alert: Alert, base_url: str | None) -> dict[str, Any]:
 
 
 def title_of(alert: Alert, followup: bool = False) -> str:
+    """ "[high] Troop movements, Belarus border activity: headline"; a follow-up says why."""
     headline = one_line(alert.headline) or "(no headline)"
-    if followup:
-        return f"[{alert.severity.name}] also reported by {one_line(alert.source, 80)}: {headline}"
+    severity = max((r[2] for r in alert.story_rules), default=alert.severity).name
+    if followup or alert.followup:
+        return f"[{severity}] follow-up ({one_line(alert.followup or '', 80)}): {headline}"
+    names = ", ".join(r[1] for r in alert.story_rules) or alert.rule_name
     update = "update: " if alert.revision > 1 else ""
-    return f"[{alert.severity.name}] {one_line(alert.rule_name, 100)}: {update}{headline}"
+    return f"[{severity}] {one_line(names, 100)}: {update}{headline}"
 
 
 def render(
@@ -238,7 +258,7 @@ def render(
     followup: bool = False,
     templates: str | None = None,
 ) -> Message:
-    context = alert_context(alert, base_url) | {"followup": followup}
+    context = alert_context(alert, base_url)
     body = environment(target, templates).get_template(f"alert.{target}.j2").render(context)
     return Message(title=title_of(alert, followup), body=_tidy(body), target=target)
 
@@ -249,18 +269,28 @@ def _tidy(body: str) -> str:
 
 @dataclass(frozen=True)
 class DigestStory:
+    """A story, once, however many rules and reports it has."""
+
     headline: str
     source: str
     url: str
     published: str
-    also: tuple[str, ...]
+    also: tuple[str, ...]  # the other outlets that reported it
+    rules: tuple[str, ...] = ()  # names, most severe first
+    languages: tuple[str, ...] = ()
+    catch_up: bool = False  # published long before it was first seen
+    page: str | None = None  # the story's page on the dashboard
 
 
 @dataclass(frozen=True)
 class DigestGroup:
     severity: str
-    rule_name: str
     stories: tuple[DigestStory, ...]
+
+
+# What one message may hold, by target: Slack cuts text at 40,000 characters, Telegram and
+# most chats at about 4,096; mail has no hard limit but a 150 KB mail is unread.
+DIGEST_LIMITS: dict[Target, int] = {"md": 35_000, "html": 90_000, "txt": 3_800}
 
 
 def render_digest(
@@ -269,16 +299,61 @@ def render_digest(
     target: Target = "txt",
     *,
     templates: str | None = None,
+    part: tuple[int, int] | None = None,
 ) -> Message:
     count = sum(len(g.stories) for g in groups)
     groups = [  # a link from a feed is an href in HTML and Markdown: http(s) only
-        replace(g, stories=tuple(replace(s, url=safe_url(s.url)) for s in g.stories))
+        replace(
+            g,
+            stories=tuple(
+                replace(s, url=safe_url(s.url), page=safe_url(s.page) if s.page else None)
+                for s in g.stories
+            ),
+        )
         for g in groups
     ]
     context = {"channel": channel, "groups": groups, "count": count}
     body = environment(target, templates).get_template(f"digest.{target}.j2").render(context)
+    of = f" ({part[0]}/{part[1]})" if part and part[1] > 1 else ""
     return Message(
-        title=f"Digest for {channel}: {count} stor{'y' if count == 1 else 'ies'}",
+        title=f"Digest for {channel}: {count} stor{'y' if count == 1 else 'ies'}{of}",
         body=_tidy(body),
         target=target,
     )
+
+
+def render_digests(
+    channel: str,
+    groups: Sequence[DigestGroup],
+    target: Target = "txt",
+    *,
+    templates: str | None = None,
+) -> list[Message]:
+    """The digest as messages that each fit the target (``DIGEST_LIMITS``), stories in
+    order and never cut in two; one message when it fits."""
+    limit = DIGEST_LIMITS[target]
+    whole = render_digest(channel, groups, target, templates=templates)
+    if len(whole.body) <= limit:
+        return [whole]
+    empty = len(render_digest(channel, [], target, templates=templates).body)
+    parts: list[list[DigestGroup]] = [[]]
+    size = empty
+    for group in groups:
+        for story in group.stories:
+            one = render_digest(
+                channel, [replace(group, stories=(story,))], target, templates=templates
+            )
+            cost = len(one.body) - empty
+            if parts[-1] and size + cost > limit:
+                parts.append([])
+                size = empty
+            current = parts[-1]
+            if current and current[-1].severity == group.severity:
+                current[-1] = replace(current[-1], stories=(*current[-1].stories, story))
+            else:
+                current.append(replace(group, stories=(story,)))
+            size += cost
+    return [
+        render_digest(channel, part, target, templates=templates, part=(n, len(parts)))
+        for n, part in enumerate(parts, 1)
+    ]

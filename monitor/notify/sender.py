@@ -3,6 +3,7 @@ the transport its scheme names (``channels``)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
@@ -18,10 +19,14 @@ from monitor.notify.render import (
     one_line,
     quiet,
     render,
-    render_digest,
+    render_digests,
 )
 from monitor.notify.settings import MonitorFile
 from monitor.store.notices import ADMIN_CHANNEL
+
+
+def _same(message: Message, _target: str) -> Message:
+    return message
 
 
 def target_key(url: str) -> str:
@@ -90,10 +95,13 @@ class Sender:
         return done, errors
 
     def send_digest(self, channel: str, groups: list[DigestGroup]) -> None:
-        self._send(
-            channel,
-            lambda target: render_digest(channel, groups, target, templates=self.templates),
-        )
+        """The digest in as many messages as each target needs (``render_digests``)."""
+        for url in self._targets(channel):
+            transport = transport_for(self._transports, url)
+            target = transport.target(url)
+            parts = render_digests(channel, groups, target, templates=self.templates)
+            for message in parts:
+                self._send_one(channel, url, functools.partial(_same, message))
 
     def _send(self, channel: str, make: Callable[[str], Message]) -> None:
         for url in self._targets(channel):

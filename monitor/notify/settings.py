@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.config import Duration
 from monitor.errors import ConfigError
 from monitor.stories import STORY_SIMILARITY, STORY_WINDOW
+from monitor.stories.link import LinkSettings
 from monitor.yamlsrc import read_yaml, validation_problems
 
 DEFAULT_RATE_LIMIT = 20  # alerts per hour per channel
@@ -66,6 +67,21 @@ class ChannelSettings(BaseModel):
     corrections: bool = Field(
         default=False, description="a follow-up when an article it was alerted of is revised"
     )
+    catch_up_after: Duration = Field(
+        default=2 * 86400.0,
+        description="an item this much older than its first sighting (a new feed's back "
+        "catalogue, a long outage) goes to the digest as catch-up, not an alert (0: never)",
+    )
+    # After a story's first message, a follow-up only when it matters (``notify.followup``).
+    followup_severity: bool = Field(default=True, description="a rule of higher severity fires")
+    followup_figures: float = Field(
+        default=1.25, ge=0, description="a figure changes by this factor (0: never)"
+    )
+    followup_outlets: int = Field(default=8, ge=0, description="the story reaches N outlets")
+    followup_languages: int = Field(default=4, ge=0, description="... or M languages")
+    followup_every: Duration = Field(
+        default=3600.0, description="at most one follow-up per story this often (not critical)"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -90,6 +106,17 @@ class StorySettings(BaseModel):
 
     window: Duration = STORY_WINDOW
     similarity: float = Field(default=STORY_SIMILARITY, gt=0, le=1)
+    # Across wording and language (``monitor.stories.link``): which embedder, and the
+    # cosine (plus 0.01 per shared anchor, at most 3) that makes one story, by language pair.
+    embedder: str = "e5"
+    # A story's first message waits this long for the same poll round's other reports.
+    settle: Duration = 10.0
+    same_language: float = Field(default=LinkSettings().same_language, gt=0, le=1)
+    close_languages: float = Field(default=LinkSettings().close_languages, gt=0, le=1)
+    other_languages: float = Field(default=LinkSettings().other_languages, gt=0, le=1)
+
+    def links(self) -> LinkSettings:
+        return LinkSettings(self.same_language, self.close_languages, self.other_languages)
 
 
 class MonitorFile(BaseModel):

@@ -20,6 +20,8 @@ from monitor.pipeline.storing import STORE_GROUP_LIMIT, Matched, Stored, Storing
 from monitor.rules import Matcher
 from monitor.sources import SOURCES, Net, Source
 from monitor.store.articles import STORY_DEFAULTS
+from monitor.stories.embed import Embedder
+from monitor.stories.link import LinkSettings
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -36,6 +38,8 @@ class Services:
     understanding: Understanding = field(default_factory=default_understanding)
     sources: Mapping[str, Source] = field(default_factory=lambda: SOURCES)
     stories: tuple[float, float] = STORY_DEFAULTS  # window seconds, similarity
+    links: LinkSettings = field(default_factory=LinkSettings)  # across wording and language
+    embedder: Embedder | None = None  # None: stories by copies only
     corrections: frozenset[str] = frozenset()  # channels sent a follow-up on a revision
     # Database work runs on these threads, off the event loop: a commit waits on the disk,
     # and fetches and extraction hand-offs must not wait for it. One for SQLite (one writer
@@ -59,7 +63,7 @@ class Services:
         )
         self.stores = Batcher(
             lambda batch: self.in_db(
-                Storing(self.sessions, self.stories, self.corrections).polls, batch
+                Storing(self.sessions, self.stories, self.corrections, self.links).polls, batch
             ),
             STORE_GROUP_LIMIT,
         )

@@ -1,5 +1,5 @@
 """The per-article stages, in the order ``STAGES`` lists them: page, extract, sign,
-language, understand, match.
+language, understand, match, stories.
 
 Each stage takes the article so far (a frozen ``Draft``) and returns it with its part
 done; a stage that cannot do its part records why and passes the article on, so an
@@ -33,6 +33,7 @@ from monitor.feeds.urls import canonical_url
 from monitor.pipeline.context import Services
 from monitor.store.items import Known
 from monitor.stories import signature
+from monitor.stories.link import read
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,17 @@ def match(svc: Services, d: Draft) -> Draft:
     return replace(d, hits=tuple(svc.matcher.match(d.article.document)))
 
 
+def read_for_stories(svc: Services, d: Draft) -> Draft:
+    """An article some rule hit, embedded with its anchors: what links it to reports of
+    its story in other words and languages. Others are never embedded (tens of ms each)."""
+    assert d.article is not None, "sign comes before stories"
+    if not d.hits or svc.embedder is None:
+        return d
+    reading = read(svc.embedder, d.article.document)
+    article = replace(d.article, embedding=reading.vector, anchors=tuple(reading.anchors.as_list()))
+    return replace(d, article=article)
+
+
 def storable(text: str) -> str:
     """Text every database takes. A feed's ``&#0;`` or ``&#55296;`` decodes to NUL or a lone
     surrogate; PostgreSQL refuses NUL and no driver encodes a surrogate, so either would fail
@@ -181,4 +193,5 @@ STAGES: tuple[Stage, ...] = (
     Stage("language", "cpu", identify_language),
     Stage("understand", "cpu", understand),
     Stage("match", "cpu", match),
+    Stage("stories", "cpu", read_for_stories),
 )

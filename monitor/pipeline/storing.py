@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import metrics
 from monitor.entities import Article, Hit
 from monitor.store import repository as repo
+from monitor.stories.link import LINKS, LinkSettings
 
 log = logging.getLogger(__name__)
 STORE_GROUP_LIMIT = 5  # polls per transaction: about 50 articles, the write lock held briefly
@@ -51,6 +52,7 @@ class Storing:
     sessions: sessionmaker[Session]
     stories: tuple[float, float]  # (window seconds, similarity) for grouping a story
     corrections: frozenset[str] = frozenset()  # channels told of an alerted article's revision
+    links: LinkSettings = LINKS
 
     def polls(self, batch: list[Matched]) -> list[Stored]:
         """Store each poll's matched articles; one result per poll, in order."""
@@ -70,7 +72,7 @@ class Storing:
         return [_counted(stored) for stored in ids]
 
     def _many(self, session: Session, items: Matched) -> list[repo.StoredItem]:
-        return repo.store_group(session, items, self.stories, self.corrections)
+        return repo.store_group(session, items, self.stories, self.corrections, self.links)
 
     def _alone(self, item: tuple[Article, list[Hit]]) -> repo.StoredItem:
         try:

@@ -31,6 +31,18 @@ class BacktestReport:
     # Articles holding some of the rule's terms on which it did not fire, and why not.
     near_misses: list[tuple[StoredArticle, tuple[str, ...]]] = field(default_factory=list)
     near_miss_count: int = 0
+    # Stories, as the desk counts alerts: those the edited rule fires on, those the live
+    # rule fires on, and the difference either way.
+    stories: set[int] = field(default_factory=set)
+    live_stories: set[int] = field(default_factory=set)
+
+    @property
+    def stories_added(self) -> int:
+        return len(self.stories - self.live_stories)
+
+    @property
+    def stories_lost(self) -> int:
+        return len(self.live_stories - self.stories)
 
 
 def backtest(
@@ -47,6 +59,11 @@ def backtest(
         was = bool(old.match(article.document)) if old else False
         report.hits += fired
         report.live_hits += was
+        story = article.story_id or article.id
+        if fired:
+            report.stories.add(story)
+        if was:
+            report.live_stories.add(story)
         if fired and len(report.sample) < sample:
             report.sample.append(Sample(article, hits[0].evidence))
         elif not fired:

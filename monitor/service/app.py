@@ -30,6 +30,7 @@ from monitor.sources import Net, load_feeds
 from monitor.store import repository as repo
 from monitor.store.db import make_engine, session_factory, upgrade
 from monitor.store.maintenance import release_leases
+from monitor.stories.embed import embedder
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,8 @@ async def open_services(config: Config, echo: Echo, *, serve: bool = False) -> A
         identifier=LanguageIdentifier(config.languages),
         understanding=understanding_for(config),
         stories=(stories.window, stories.similarity),
+        links=stories.links(),
+        embedder=None if serve else embedder(stories.embedder),
         corrections=frozenset(
             name for name, channel in sender.settings.channels.items() if channel.corrections
         ),

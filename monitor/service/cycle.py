@@ -53,7 +53,12 @@ async def _deliver_until(app: App, polled: asyncio.Event) -> DeliveryReport:
         last = polled.is_set()
         report.add(
             await deliver_due(
-                svc.sessions, app.sender, db=svc.db_thread, admin=svc.config.admin, flush=last
+                svc.sessions,
+                app.sender,
+                db=svc.db_thread,
+                admin=svc.config.admin,
+                flush=last,
+                settle=app.sender.settings.stories.settle,
             )
         )
         if last:

@@ -107,10 +107,11 @@ class Service:
                 if self.stopping.is_set():
                     return
                 report = await poll_safely(self.svc, feed)
-            if report.hits:
-                await self._deliver()
         finally:
             self._in_flight.discard(feed.id)
+        if report.hits:  # once the story's other reports of this round could join it
+            await asyncio.sleep(self.app.sender.settings.stories.settle)
+            await self._deliver()
 
     async def _deliver(self) -> None:
         if self.stopping.is_set():
@@ -123,6 +124,7 @@ class Service:
                 budget=DELIVERY_BUDGET,
                 db=self.svc.db_thread,
                 admin=self.svc.config.admin,
+                settle=self.app.sender.settings.stories.settle,
             )
 
     async def _reload(self) -> None:

@@ -22,6 +22,7 @@ from monitor.entities import (
 )
 from monitor.store import items as item_db
 from monitor.store import stories as story_db
+from monitor.store import story_links as link_db
 from monitor.store.facts import facts_json, places_index
 from monitor.store.models import (
     ArticleRow,
@@ -32,6 +33,7 @@ from monitor.store.models import (
 )
 from monitor.store.revisions import store_revisions
 from monitor.stories import STORY_SIMILARITY, STORY_WINDOW, band_keys, pack
+from monitor.stories.link import LINKS, LinkSettings
 
 _ARTICLES = cast(Table, ArticleRow.__table__)
 _HITS = cast(Table, HitRow.__table__)
@@ -108,6 +110,7 @@ def store_group(
     items: Sequence[tuple[Article, Sequence[Hit]]],
     stories: tuple[float, float] = STORY_DEFAULTS,
     corrections: Collection[str] = (),
+    links: LinkSettings = LINKS,
 ) -> list[StoredItem]:
     """Store articles with their hits and one pending delivery per channel of each hit
     (``Hit.channels``, decided when it was matched), in the caller's transaction. An
@@ -116,7 +119,8 @@ def store_group(
     replaces its article's text (``revisions``; ``corrections`` are the channels that
     get a follow-up). ``stories`` is (window seconds, similarity): an article close
     enough to one stored within the window, or to an earlier one of ``items``, joins
-    that article's story.
+    that article's story; failing that, an article with a reading (``Article.embedding``)
+    joins the story of the closest report in other words or languages (``links``).
 
     A fixed number of statements for the whole group of new articles, each of them Core,
     built once: per article, executing six statements cost the service more than anything
@@ -136,7 +140,9 @@ def store_group(
     new = [fresh[i] for i in range(len(fresh)) if i not in merged]
     twins = _twins([items[i][0] for i in new])  # another feed's copy in this very group
     kept = [i for n, i in enumerate(new) if n not in twins]
-    for i, stored in zip(kept, _store_new(conn, [items[i] for i in kept], stories), strict=True):
+    for i, stored in zip(
+        kept, _store_new(conn, [items[i] for i in kept], stories, links), strict=True
+    ):
         out[i] = stored
     seen = []
     for n, first in twins.items():
@@ -188,6 +194,7 @@ def _store_new(
     conn: Connection,
     items: Sequence[tuple[Article, Sequence[Hit]]],
     stories: tuple[float, float],
+    links: LinkSettings,
 ) -> list[StoredItem]:
     if not items:
         return []
@@ -196,8 +203,16 @@ def _store_new(
     keys = [band_keys(sig) if sig else [] for sig in sigs]
     packed = [pack(sig) if sig else None for sig in sigs]
     now = utcnow()
-    found = story_db.candidates(conn, keys, now - timedelta(seconds=window))
-    chosen = story_db.choose(packed, keys, found, threshold)
+    since = now - timedelta(seconds=window)
+    found = story_db.candidates(conn, keys, since)
+    copies = story_db.choose(packed, keys, found, threshold)
+    articles = [article for article, _ in items]
+    unlinked = [c == story_db.Story() for c in copies]
+    linked = link_db.link_group(conn, articles, unlinked, since, links)
+    chosen = [
+        story_db.Story(stored=f.stored, earlier=f.earlier) if f else c
+        for c, f in zip(copies, linked, strict=True)
+    ]
     ids, written = _insert(conn, items, packed, chosen)
     settled = _stories(ids, chosen)
     moved = [
@@ -208,6 +223,7 @@ def _store_new(
     if moved:
         conn.execute(_SET_STORY, moved)
     story_db.store_keys(conn, [(i, k) for i, k in zip(ids, keys, strict=True) if i and k], now)
+    link_db.store_links(conn, _link_rows(ids, settled, articles, copies, linked), now)
     stored = [
         (i, story, hits, 1)
         for i, story, (_, hits) in zip(ids, settled, items, strict=True)
@@ -218,6 +234,28 @@ def _store_new(
         StoredItem(i, tuple(h.rule_id for h in hits) if i is not None else ())
         for i, (_, hits) in zip(ids, items, strict=True)
     ]
+
+
+def _link_rows(
+    ids: Sequence[int | None],
+    settled: Sequence[int | None],
+    articles: Sequence[Article],
+    copies: Sequence[story_db.Story],
+    linked: Sequence[link_db.Found | None],
+) -> list[tuple[int, int, Article, int | None, str]]:
+    """What the story page says of each stored article with a reading: how it joined."""
+    rows = []
+    for i, story, article, copy, found in zip(ids, settled, articles, copies, linked, strict=True):
+        if i is None or story is None or article.embedding is None:
+            continue
+        if found is not None:
+            to = found.linked_to if found.earlier is None else ids[found.earlier]
+            rows.append((i, story, article, to, found.why))
+        elif copy != story_db.Story():
+            rows.append((i, story, article, None, "same wording as an earlier report"))
+        else:
+            rows.append((i, story, article, None, "first report"))
+    return rows
 
 
 def _insert(
@@ -393,6 +431,14 @@ def iter_articles(session: Session, since: datetime, batch: int = 500) -> Iterat
         last_id = rows[-1][0].id
 
 
+def signatures(session: Session, ids: Sequence[int]) -> dict[int, bytes]:
+    """The stored MinHash signatures of these articles (packed)."""
+    rows = session.execute(
+        select(ArticleRow.id, ArticleRow.signature).where(ArticleRow.id.in_(ids))
+    )
+    return {i: sig for i, sig in rows if sig}
+
+
 def articles_by_id(
     session: Session, ids: Sequence[int], batch: int = 500
 ) -> Iterator[StoredArticle]:
@@ -410,4 +456,4 @@ def articles_by_id(
 
 def _stored(a: ArticleRow, f: FeedRow) -> StoredArticle:
     doc = Document(a.title, a.text, a.language, a.url, f.name, tuple(f.tags or ()))
-    return StoredArticle(a.id, a.title, a.url, f.name, a.fetched_at, doc)
+    return StoredArticle(a.id, a.title, a.url, f.name, a.fetched_at, doc, a.story_id or a.id)

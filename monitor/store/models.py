@@ -197,6 +197,46 @@ class StoryKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StoryLinkRow(Base):
+    """An alerted article's reading for linking across wording and language (embedding,
+    anchors) and why it joined its story: the story page shows it (migration 0014)."""
+
+    __tablename__ = "story_links"
+    __table_args__ = (Index("ix_story_links_recent", "created_at"),)
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[int] = mapped_column(Integer, index=True)
+    language: Mapped[str | None] = mapped_column(String(20))
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    anchors: Mapped[list[str]] = mapped_column(JSON)
+    linked_to: Mapped[int | None] = mapped_column(Integer)  # the article it was found close to
+    why: Mapped[str] = mapped_column(Text)  # "first report", "same wording", "cosine ..."
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoryMessageRow(Base):
+    """What a channel was told of a story: the first message (or that the story waits for
+    the digest) and the follow-ups since, so that copies fold and only news is sent
+    (migration 0014)."""
+
+    __tablename__ = "story_messages"
+
+    story_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # sending | sent | digest
+    delivery_id: Mapped[int | None] = mapped_column(Integer)  # the one carrying the message
+    severity: Mapped[int] = mapped_column(Integer)  # the highest told
+    rules: Mapped[list[str]] = mapped_column(JSON)  # rule ids told
+    figures: Mapped[dict[str, float]] = mapped_column(JSON)  # unit -> largest value told
+    outlets: Mapped[int] = mapped_column(Integer)
+    languages: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followups: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class DigestRow(Base):
     """One scheduled digest of one channel; unique, so it is sent once across replicas."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -25,6 +25,7 @@ from monitor.store.models import (
     DigestRow,
     FeedRow,
     HitRow,
+    StoryMessageRow,
     utcnow,
 )
 
@@ -48,6 +49,9 @@ _ALERTS = (
         ArticleRow.story_id,
         DeliveryRow.targets_done,
         ArticleRow.facts,
+        ArticleRow.language,
+        ArticleRow.fetched_at,
+        DeliveryRow.reason,
     )
     .join(HitRow, DeliveryRow.hit_id == HitRow.id)
     .join(ArticleRow, HitRow.article_id == ArticleRow.id)
@@ -55,7 +59,7 @@ _ALERTS = (
 )
 
 
-def _alert(row: Any, first_headline: str | None = None) -> Alert:
+def _alert(row: Any) -> Alert:
     return Alert(
         delivery_id=row.id,
         channel=row.channel,
@@ -69,10 +73,11 @@ def _alert(row: Any, first_headline: str | None = None) -> Alert:
         evidence=_evidence(row.evidence),
         article_id=row.article_id,
         story_id=row.story_id,
-        first_headline=first_headline,
         targets_done=frozenset(row.targets_done or ()),
         revision=row.revision,
         facts=(facts_from_json(row.facts) or Facts()).line(),
+        language=row.language,
+        seen=row.fetched_at,
     )
 
 
@@ -88,10 +93,16 @@ def _joined() -> Any:
 
 
 def claim_due(
-    session: Session, now: datetime, worker: str, lease: float, limit: int = 100
+    session: Session,
+    now: datetime,
+    worker: str,
+    lease: float,
+    limit: int = 100,
+    settled: datetime | None = None,
 ) -> list[Alert]:
     """Due pending deliveries, claimed by ``worker`` until ``now + lease``: rows another
-    worker holds are skipped; a dead worker's claims expire and are taken over.
+    worker holds are skipped; a dead worker's claims expire and are taken over. With
+    ``settled``, only those made before it (a story's other reports may still come).
 
     Run on the session's connection (Core): nothing here is read back as an object, and the
     ORM's row loading and update bookkeeping cost more than the queries on a cold start."""
@@ -102,6 +113,7 @@ def claim_due(
             .join(HitRow, HitRow.id == DeliveryRow.hit_id)
             .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
             .where((DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until <= now))
+            .where(DeliveryRow.created_at <= (settled or now))
             # Under a backlog the most severe go first: a critical alert never waits behind
             # thousands of routine ones, oldest first within a severity.
             .order_by(HitRow.severity.desc(), DeliveryRow.id)
@@ -116,75 +128,8 @@ def claim_due(
         .where(DeliveryRow.id.in_(ids))
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
     )
-    rows = list(conn.execute(_ALERTS.where(DeliveryRow.id.in_(ids))))
-    firsts = _story_firsts(conn, rows)
-    found = {}
-    for row in rows:
-        first_id, headline = firsts.get((row.story_id, row.rule_id, row.channel), (row.id, None))
-        found[row.id] = _alert(row, headline if first_id < row.id else None)
+    found = {row.id: _alert(row) for row in conn.execute(_ALERTS.where(DeliveryRow.id.in_(ids)))}
     return [found[i] for i in ids]  # in the claim's order: most severe first
-
-
-StoryKey = tuple[int | None, str, str]  # (story, rule, channel)
-# Keys looked up per statement. One probe of the story index per key, each planned on its
-# own: as one grouping (a list per column, or row values) both databases, lacking
-# statistics, still chose the status index once the table grew. A fixed number per
-# statement, built once: building and compiling one per batch cost the service more than
-# the grouping had cost the database.
-FIRSTS_PER_QUERY = 25
-_FIRSTS = select(
-    *(
-        select(func.min(_DELIVERIES.c.id))
-        .where(
-            _DELIVERIES.c.story_id == bindparam(f"s{i}"),
-            _DELIVERIES.c.rule_id == bindparam(f"r{i}"),
-            _DELIVERIES.c.channel == bindparam(f"c{i}"),
-            _DELIVERIES.c.status.in_(("pending", "sent", "digest")),
-        )
-        .scalar_subquery()
-        for i in range(FIRSTS_PER_QUERY)
-    )
-)
-
-
-def _story_firsts(conn: Connection, rows: Sequence[Any]) -> dict[StoryKey, tuple[int, str]]:
-    """For each (story, rule, channel) of a claimed batch: (delivery id, headline) of
-    the story's first delivery that was or will be told. A query per FIRSTS_PER_QUERY keys
-    and one for the headlines, however many alerts the batch holds: a story reported by
-    thousands of outlets made one query per alert the drain's whole cost. Deliveries carry
-    their story and rule (``ix_deliveries_story``), so each key is one index probe: joined
-    through articles and hits, planners without statistics started from the status index
-    and read every delivery."""
-    # An article that started its story (the story is named after it) precedes every other
-    # article of the story, so its deliveries are the story's first: nothing to look up.
-    keys = {
-        (r.story_id, r.rule_id, r.channel)
-        for r in rows
-        if r.story_id is not None and r.story_id != r.article_id
-    }
-    if not keys:
-        return {}
-    order, found = sorted(keys), dict[StoryKey, int]()
-    for start in range(0, len(order), FIRSTS_PER_QUERY):
-        chunk = order[start : start + FIRSTS_PER_QUERY]
-        padded = chunk + chunk[-1:] * (FIRSTS_PER_QUERY - len(chunk))  # one statement shape
-        params = {f"{p}{i}": v for i, k in enumerate(padded) for p, v in zip("src", k, strict=True)}
-        row = conn.execute(_FIRSTS, params).one()[: len(chunk)]
-        found |= {key: first for key, first in zip(chunk, row, strict=True) if first is not None}
-    return _headlines(conn, found)
-
-
-def _headlines(conn: Connection, firsts: dict[StoryKey, int]) -> dict[StoryKey, tuple[int, str]]:
-    """The headline of each first delivery, looked up by id: joined to the grouping above,
-    PostgreSQL read the whole deliveries table to find them."""
-    query = (
-        select(DeliveryRow.id, ArticleRow.title)
-        .join(HitRow, HitRow.id == DeliveryRow.hit_id)
-        .join(ArticleRow, ArticleRow.id == HitRow.article_id)
-        .where(DeliveryRow.id.in_(set(firsts.values())))
-    )
-    titles = {delivery: title for delivery, title in conn.execute(query)}
-    return {key: (first, titles[first]) for key, first in firsts.items()}
 
 
 @dataclass(frozen=True)
@@ -270,13 +215,13 @@ def claim_digest(session: Session, channel: str, scheduled_for: datetime) -> int
     return row.id
 
 
-def digest_items(session: Session, channel: str) -> list[tuple[Alert, str]]:
-    """Everything waiting for a channel's digest: (alert, status) with status digest or
+def digest_items(session: Session, channel: str) -> list[tuple[Alert, str, str | None]]:
+    """Everything waiting for a channel's digest: (alert, status, why) with status digest or
     folded (another outlet's copy of a story, for "also reported by")."""
     query = _ALERTS.where(
         DeliveryRow.channel == channel, DeliveryRow.status.in_(("digest", "folded"))
     ).order_by(DeliveryRow.id)
-    return [(_alert(row), row.status) for row in session.execute(query)]
+    return [(_alert(row), row.status, row.reason) for row in session.execute(query)]
 
 
 def story_headline(session: Session, story_id: int) -> tuple[str, str, str] | None:
@@ -298,6 +243,11 @@ def finish_digest(
         digest.status, digest.last_error = "failed", error[:2000]
         return
     digest.status, digest.sent_at = "sent", utcnow()
+    session.execute(
+        update(StoryMessageRow)
+        .where(StoryMessageRow.channel == digest.channel, StoryMessageRow.status == "digest")
+        .values(status="digested")
+    )
     if delivery_ids:
         session.execute(
             update(DeliveryRow)
@@ -340,6 +290,8 @@ class DeliveryView:
             return "waiting for the digest (also reported by another outlet)"
         if self.status == "skipped":
             return f"not sent: {self.reason}"
+        if self.status == "merged":
+            return f"sent in one message with its story ({self.reason})"
         return f"sent in a digest ({self.reason})" if self.in_digest else "sent"
 
 

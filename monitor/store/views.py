@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from monitor.entities import Evidence, Facts, Severity
@@ -15,6 +16,7 @@ from monitor.store.facts import facts_from_json
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow, HitRow, RevisionRow, SightingRow
 
 PAGE_SIZE = 50
+Q = TypeVar("Q", bound=Select)  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,49 @@ class HitRowView:
     feed: str
     language: str | None
     created_at: datetime
+    story_id: int | None = None
+    snippet: str = ""  # the first evidence
+
+
+@dataclass(frozen=True)
+class FoundArticle:
+    """An article a search found, hit or not."""
+
+    id: int
+    title: str
+    feed: str
+    language: str | None
+    fetched_at: datetime
+
+
+def found_articles(session: Session, ids: tuple[int, ...]) -> list[FoundArticle]:
+    rows = session.execute(
+        select(
+            ArticleRow.id,
+            ArticleRow.title,
+            FeedRow.name,
+            ArticleRow.language,
+            ArticleRow.fetched_at,
+        )
+        .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+        .where(ArticleRow.id.in_(ids))
+        .order_by(ArticleRow.fetched_at.desc(), ArticleRow.id.desc())
+    )
+    return [FoundArticle(*row) for row in rows]
+
+
+def delivery_states(session: Session, hit_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """(channel, status) of each hit's deliveries."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    if hit_ids:
+        rows = session.execute(
+            select(DeliveryRow.hit_id, DeliveryRow.channel, DeliveryRow.status)
+            .where(DeliveryRow.hit_id.in_(hit_ids))
+            .order_by(DeliveryRow.id)
+        )
+        for hit, channel, status in rows:
+            out.setdefault(hit, []).append((channel, status))
+    return out
 
 
 @dataclass(frozen=True)
@@ -82,18 +127,11 @@ class ArticleView:
     revisions: tuple[tuple[int, str, datetime], ...] = ()
     seen_in: tuple[tuple[str, str, str], ...] = ()  # other items it is: (feed, url, reason)
     facts: Facts | None = None  # figures, places and countries the language layer read
+    story_id: int | None = None
 
 
-def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool]:
-    """One page of hits, newest first, and whether an older page exists."""
-    query = (
-        select(HitRow, ArticleRow, FeedRow.name)
-        .join(ArticleRow, HitRow.article_id == ArticleRow.id)
-        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
-        .order_by(HitRow.created_at.desc(), HitRow.id.desc())
-        .offset((max(1, where.page) - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    )
+def filtered(query: Q, where: HitFilter) -> Q:
+    """``query`` (over hits, articles and feeds) narrowed to what ``where`` asks."""
     if where.rule:
         query = query.where(HitRow.rule_id == where.rule)
     if where.severity is not None:
@@ -109,7 +147,20 @@ def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool
         query = query.where(HitRow.created_at >= where.since)
     if where.article_ids is not None:
         query = query.where(ArticleRow.id.in_(where.article_ids))
-    rows = session.execute(query).all()
+    return query
+
+
+def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool]:
+    """One page of hits, newest first, and whether an older page exists."""
+    query = (
+        select(HitRow, ArticleRow, FeedRow.name)
+        .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+        .join(FeedRow, ArticleRow.feed_id == FeedRow.id)
+        .order_by(HitRow.created_at.desc(), HitRow.id.desc())
+        .offset((max(1, where.page) - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+    )
+    rows = session.execute(filtered(query, where)).all()
     views = [
         HitRowView(
             h.id,
@@ -122,6 +173,8 @@ def hit_page(session: Session, where: HitFilter) -> tuple[list[HitRowView], bool
             feed,
             a.language,
             h.created_at,
+            a.story_id,
+            h.evidence[0]["snippet"] if h.evidence else "",
         )
         for h, a, feed in rows[:PAGE_SIZE]
     ]
@@ -178,6 +231,7 @@ def article_view(session: Session, article_id: int) -> ArticleView | None:
         _revisions(session, a.id),
         _sightings(session, a.id),
         facts_from_json(a.facts),
+        a.story_id or a.id,
     )
 
 

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from monitor.errors import ConfigError
 from monitor.rules import load_rules
 from monitor.store import repository as repo
-from monitor.store import views
+from monitor.store import story_views, views
 from monitor.web.auth import signed_in_user
 from monitor.web.pages import ArticleId, hit_filter
 from monitor.web.playground import try_rules
@@ -32,13 +33,44 @@ def hits(
     request: Request, f: Annotated[views.HitFilter, Depends(hit_filter)], q: str = ""
 ) -> HitsPage:
     with request.app.state.runtime.sessions() as session:
-        if q.strip():
-            try:
-                f = views.HitFilter(**{**f.__dict__, "article_ids": search(session, q, f.since)})
-            except ConfigError as exc:
-                raise HTTPException(400, str(exc)) from None
-        found, more = views.hit_page(session, f)
+        found, more = views.hit_page(session, _searched(session, f, q))
     return HitsPage(hits=found, more=more)
+
+
+def _searched(session: Session, f: views.HitFilter, q: str) -> views.HitFilter:
+    """The filter narrowed to the articles a search finds (400 for a query in error)."""
+    if not q.strip():
+        return f
+    try:
+        return views.HitFilter(**{**f.__dict__, "article_ids": search(session, q, f.since)})
+    except ConfigError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+class StoriesPage(BaseModel):
+    stories: list[story_views.StorySummary]
+    more: bool
+
+
+@router.get("/stories", summary="Stories, latest hit first, filtered as hits are (50 a page)")
+def stories(
+    request: Request, f: Annotated[views.HitFilter, Depends(hit_filter)], q: str = ""
+) -> StoriesPage:
+    with request.app.state.runtime.sessions() as session:
+        found, more = story_views.story_page(session, _searched(session, f, q))
+    return StoriesPage(stories=found, more=more)
+
+
+@router.get(
+    "/stories/{story_id}",
+    summary="One story: its reports in time order, the rules on each, why each was linked",
+)
+def story(request: Request, story_id: ArticleId) -> story_views.StoryView:
+    with request.app.state.runtime.sessions() as session:
+        found = story_views.story_view(session, story_id)
+    if found is None:
+        raise HTTPException(404, f"no story {story_id}")
+    return found
 
 
 @router.get("/articles/{article_id}", summary="One article with its hits, deliveries, story")

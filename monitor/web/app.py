@@ -22,6 +22,7 @@ from monitor.web.auth import Auth, NotSignedIn, signed_in_user
 from monitor.web.gauges import DatabaseGauges
 from monitor.web.guard import RequestGuard, SignInLimiter
 from monitor.web.runtime import Runtime
+from monitor.web.times import SCRIPT, when
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     templates = Jinja2Templates(directory=TEMPLATES)  # autoescape on for .html
     templates.env.tests["web_link"] = is_web_link  # only http(s) links from feeds are hrefs
     templates.env.globals["open"] = runtime.config.web.open
+    templates.env.filters["when"] = when
     app.state.runtime, app.state.auth, app.state.templates = runtime, auth, templates
     app.state.sign_ins = SignInLimiter()
     app.middleware("http")(RequestGuard(runtime.config.web))
@@ -50,6 +52,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         if request.url.path.startswith("/api/") or request.url.path == "/metrics":
             return JSONResponse({"detail": str(exc)}, 401, {"WWW-Authenticate": "Bearer"})
         return RedirectResponse(f"/login?next={request.url.path}", 303)
+
+    @app.get("/local-time.js", include_in_schema=False)
+    def local_time() -> Response:
+        return Response(SCRIPT, media_type="text/javascript")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -3,6 +3,8 @@ autoescaping; links from feeds get rel=noopener noreferrer nofollow."""
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -10,18 +12,21 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from monitor.config.web import SESSION_MAX_AGE
 from monitor.entities import Document, Facts, Severity
 from monitor.errors import ConfigError
 from monitor.rules import load_rules
 from monitor.store import repository as repo
-from monitor.store import views
+from monitor.store import story_views, views
 from monitor.web.auth import COOKIE, Auth, signed_in_user
 from monitor.web.guard import SignInLimiter
 from monitor.web.highlight import Mark, parts
 from monitor.web.playground import try_rules
 from monitor.web.search import search
+from monitor.web.times import when as when_element
 
 router = APIRouter(include_in_schema=False)
 PERIODS = [("1d", "last 24 h"), ("7d", "last 7 days"), ("30d", "last 30 days"), ("all", "all time")]
@@ -118,7 +123,77 @@ def hit_filter(
     )
 
 
+FOUND_LIMIT = 50  # articles a search lists, newest first
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """What the stories and hits pages share: the filter, the search and its results."""
+
+    f: views.HitFilter
+    q: str
+    problem: str | None
+    found: list[views.FoundArticle] | None
+
+
+def _listing(session: Session, f: views.HitFilter, q: str) -> _Listing:
+    """The filter narrowed by the search, which covers every stored article (hit or not);
+    a query that cannot be read shows its error and no results."""
+    if not q.strip():
+        return _Listing(f, q, None, None)
+    try:
+        ids = search(session, q, f.since)
+    except ConfigError as exc:
+        return _Listing(f, q, str(exc), None)
+    found = views.found_articles(session, ids[:FOUND_LIMIT])
+    return _Listing(views.HitFilter(**{**f.__dict__, "article_ids": ids}), q, None, found)
+
+
+def _page_context(
+    request: Request, session: Session, listing: _Listing, since: str
+) -> dict[str, Any]:
+    rules, feeds, languages = views.filter_choices(session)
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    path = request.url.path
+
+    def page_link(n: int) -> str:
+        return f"{path}?" + urlencode(params | {"page": str(n)})
+
+    return {
+        "page": listing.f.page,
+        "f": listing.f,
+        "q": listing.q,
+        "since": since,
+        "rules": rules,
+        "feeds": feeds,
+        "languages": languages,
+        "periods": PERIODS,
+        "severities": [s.name for s in Severity],
+        "page_link": page_link,
+        "search_problem": listing.problem,
+        "found": listing.found,
+        "found_limit": FOUND_LIMIT,
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
+def stories_page(
+    request: Request,
+    user: User,
+    f: Annotated[views.HitFilter, Depends(hit_filter)],
+    q: str = "",
+    since: str = "7d",
+) -> HTMLResponse:
+    with request.app.state.runtime.sessions() as session:
+        listing = _listing(session, f, q)
+        stories, more = (
+            ([], False) if listing.problem else story_views.story_page(session, listing.f)
+        )
+        context = _page_context(request, session, listing, since)
+    return render(request, "stories.html", user, stories=stories, more=more, **context)
+
+
+@router.get("/hits", response_class=HTMLResponse)
 def hits_page(
     request: Request,
     user: User,
@@ -126,39 +201,23 @@ def hits_page(
     q: str = "",
     since: str = "7d",
 ) -> HTMLResponse:
-    sessions = request.app.state.runtime.sessions
-    problem = None
-    with sessions() as session:
-        if q.strip():
-            try:
-                f = views.HitFilter(**{**f.__dict__, "article_ids": search(session, q, f.since)})
-            except ConfigError as exc:
-                problem = str(exc)
-        hits, more = views.hit_page(session, f)
-        rules, feeds, languages = views.filter_choices(session)
-    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    """Hits, one row per article with every rule that fired on it."""
+    with request.app.state.runtime.sessions() as session:
+        listing = _listing(session, f, q)
+        hits, more = ([], False) if listing.problem else views.hit_page(session, listing.f)
+        states = views.delivery_states(session, [h.hit_id for h in hits])
+        context = _page_context(request, session, listing, since)
+    rows = [list(group) for _, group in itertools.groupby(hits, key=lambda h: h.article_id)]
+    return render(request, "hits.html", user, rows=rows, states=states, more=more, **context)
 
-    def page_link(n: int) -> str:
-        return "/?" + urlencode(params | {"page": str(n)})
 
-    return render(
-        request,
-        "hits.html",
-        user,
-        hits=hits,
-        more=more,
-        page=f.page,
-        f=f,
-        q=q,
-        since=since,
-        rules=rules,
-        feeds=feeds,
-        languages=languages,
-        periods=PERIODS,
-        severities=[s.name for s in Severity],
-        page_link=page_link,
-        search_problem=problem,
-    )
+@router.get("/stories/{story_id}", response_class=HTMLResponse)
+def story_page(request: Request, user: User, story_id: ArticleId) -> HTMLResponse:
+    with request.app.state.runtime.sessions() as session:
+        story = story_views.story_view(session, story_id)
+    if story is None:
+        raise HTTPException(404, f"no story {story_id}")
+    return render(request, "story.html", user, story=story)
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
@@ -210,8 +269,8 @@ def feed_state(f: repo.FeedStatus) -> str:
     return "ok" if f.last_checked_at else "not polled yet"
 
 
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+def when(value: datetime | None) -> Markup:
+    return when_element(value)
 
 
 @router.get("/rules", response_class=HTMLResponse)
