@@ -126,6 +126,10 @@ def test_sign_in_open_a_hit_see_highlights_and_run_the_playground(
         assert "/login" in page.url  # nothing but /healthz is open
         page.fill("input[name=password]", TOKEN)
         page.click("button[type=submit]")
+        page.wait_for_selector("article.card")  # the front page lists stories
+        assert page.locator("article.card").count() >= 5
+        page.screenshot(path=str(shots / "stories.png"), full_page=False)
+        page.goto(f"{server}/hits")
         page.wait_for_selector("a.hit")
         assert page.locator("a.hit").count() >= 10
         page.screenshot(path=str(shots / "hits.png"), full_page=False)
@@ -152,7 +156,7 @@ def test_sign_in_open_a_hit_see_highlights_and_run_the_playground(
         assert page.locator("h3 mark").count() >= 1
         page.screenshot(path=str(shots / "playground.png"), full_page=True)
         browser.close()
-    for name in ("hits.png", "playground.png"):
+    for name in ("stories.png", "hits.png", "playground.png"):
         assert (shots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -181,4 +185,45 @@ def test_a_stored_javascript_link_runs_nothing_in_the_dashboard(
         assert page.locator('a[href^="javascript:"]').count() == 0
         page.get_by_text(script).click()
         assert page.evaluate("window.pwned") is None
+        browser.close()
+
+
+def test_on_a_phone_the_desk_reads_stories_articles_and_alerts_in_its_own_time(
+    server: str, tmp_path: Path
+) -> None:
+    """A 390-pixel screen: no page is wider than the screen, the navigation wraps instead of
+    being cut off, and times read in the viewer's zone in the dashboard's one format."""
+    shots = shots_dir(tmp_path)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, timezone_id="Europe/Kyiv", is_mobile=True
+        )
+        page = phone.new_page()
+        page.goto(f"{server}/login")
+        page.fill("input[name=password]", TOKEN)
+        page.click("button[type=submit]")
+        page.wait_for_selector("article.card")
+        story = page.locator("article.card h3 a").first.get_attribute("href")
+        page.goto(f"{server}/hits")
+        article = page.locator("a.hit").first.get_attribute("href")
+        for path in ("/", "/hits", story, article, "/alerts", "/feeds"):
+            page.goto(f"{server}{path}")
+            page.wait_for_load_state("load")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+            for link in page.locator("header a").all():
+                box = link.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, path
+        page.goto(f"{server}/")
+        page.wait_for_selector("time[data-local]")
+        shown = page.locator("time[data-local]").first.inner_text()
+        # UTC+2 in December; Chromium's zone database still spells it Kiev
+        assert shown.endswith((" Europe/Kyiv", " Europe/Kiev")), shown
+        utc = page.locator("time[data-local]").first.get_attribute("datetime") or ""
+        hour = (int(utc[11:13]) + 2) % 24
+        assert shown.split()[1].startswith(f"{hour:02d}:"), (shown, utc)
+        page.screenshot(path=str(shots / "phone.png"), full_page=False)
         browser.close()

@@ -7,7 +7,7 @@ from monitor.entities import Article, Document, Evidence, Hit, Severity
 from monitor.store import repository as repo
 from monitor.store.db import session_factory
 from monitor.store.maintenance import claim_job, prune, run_retention, stats
-from monitor.store.models import ArticleRow, HitRow
+from monitor.store.models import ArticleRow, HitRow, StoryMessageRow
 
 
 def seed(engine: Engine) -> None:
@@ -45,8 +45,26 @@ def seed(engine: Engine) -> None:
 def test_retention_drops_old_text_but_keeps_hits_and_evidence(engine: Engine) -> None:
     seed(engine)
     sessions = session_factory(engine)
+    old, fresh = datetime.now(UTC) - timedelta(days=100), datetime.now(UTC)
+    with sessions.begin() as s:  # what channels were told of an old and a new story
+        for story, when in ((1, old), (2, fresh)):
+            s.add(
+                StoryMessageRow(
+                    story_id=story,
+                    channel="desk",
+                    status="sent",
+                    severity=3,
+                    rules=[],
+                    figures={},
+                    outlets=1,
+                    languages=1,
+                    sent_at=when,
+                    followups=0,
+                )
+            )
     with sessions.begin() as s:
         assert prune(s, datetime.now(UTC) - timedelta(days=90)) == 1
+        assert s.scalars(select(StoryMessageRow.story_id)).all() == [2]
     with sessions() as s:
         texts = dict(s.execute(select(ArticleRow.guid, ArticleRow.text)).all())
         evidence = s.scalars(select(HitRow.evidence)).all()

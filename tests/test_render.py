@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 from monitor.entities import Alert, Evidence, Severity
 from monitor.notify.render import one_line, render
+from tests.conftest import REPO
 
 ALERT = Alert(
     delivery_id=1,
@@ -112,3 +113,67 @@ def test_a_long_digest_is_split_to_fit_each_channel_and_lists_each_story_once() 
             assert text.count(f"Story {n}: ") == 1, (target, n)
             assert f"https://monitor.example/stories/{n}" in text
         assert "critical" in parts[0].body
+
+
+def test_the_readme_shows_a_story_message_and_a_follow_up_as_the_code_renders_them() -> None:
+    from dataclasses import replace
+
+    story = Alert(
+        1,
+        "default",
+        "troop-movements",
+        "Troop movements",
+        Severity.high,
+        "Belarus and Russia begin joint drills near Brest with 9,000 troops",
+        "Reuters",
+        "https://www.reuters.com/world/europe/belarus-russia-drills-brest/",
+        datetime(2026, 11, 20, 12, 5, tzinfo=UTC),
+        (
+            Evidence(
+                "troop",
+                "title",
+                "Belarus and Russia begin joint drills near Brest with 9,000 troops",
+            ),
+            Evidence(
+                "exercise*",
+                "text",
+                "…units started a joint exercise at the Brestsky training ground on Monday…",
+            ),
+        ),
+        article_id=4182,
+        story_id=4182,
+        facts="≈9,000 troops · Brest (BY) · Brestsky range (BY)",
+        language="en",
+        story_rules=(
+            ("belarus-border-activity", "Belarus border activity", Severity.high),
+            ("troop-movements", "Troop movements", Severity.high),
+        ),
+        outlets=("Reuters", "Belta", "Ukrainska Pravda"),
+        languages=("en", "ru", "uk"),
+    )
+    follow_up = replace(
+        story,
+        severity=Severity.critical,
+        headline="Nuclear-capable Iskanders join the drills near Brest",
+        source="AP",
+        url="https://apnews.com/article/belarus-iskander-brest",
+        published=datetime(2026, 11, 20, 14, 40, tzinfo=UTC),
+        evidence=(
+            Evidence(
+                "nuclear NEAR/3 capable",
+                "title",
+                "Nuclear-capable Iskanders join the drills near Brest",
+            ),
+        ),
+        story_rules=(("nuclear-weapons-belarus", "Nuclear weapons in Belarus", Severity.critical),),
+        article_id=4230,
+        outlets=("Reuters", "Belta", "Ukrainska Pravda", "AP"),
+        followup="now critical: Nuclear weapons in Belarus",
+        facts="Brest (BY)",
+    )
+    readme = (REPO / "README.md").read_text("utf-8")
+    guide = (REPO / "docs/alerts.md").read_text("utf-8")
+    for alert in (story, follow_up):
+        message = render(alert, base_url="https://monitor.example.org")
+        shown = f"TITLE: {message.title}\n{message.body}\n```"
+        assert shown in readme and shown in guide, shown

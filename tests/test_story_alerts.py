@@ -19,11 +19,12 @@ from monitor.notify.sender import Sender
 from monitor.notify.settings import ChannelSettings, MonitorFile
 from monitor.store import repository as repo
 from monitor.store import story_messages as told_db
-from monitor.store.db import session_factory
+from monitor.store.db import make_engine, session_factory, upgrade
 from monitor.store.models import ArticleRow, DeliveryRow, FeedRow
 from monitor.stories import signature
 from monitor.stories.anchors import anchors
 from monitor.stories.embed import E5Embedder, lead
+from tests.conftest import _truncate
 from tests.servers import HTTPServer, http_server
 
 RULES = {
@@ -54,8 +55,18 @@ def store(
     facts: Facts | None = None,
 ) -> int:
     """One article from ``feed``, hit by ``rules``, read for stories as the pipeline does."""
-    sessions = session_factory(engine)
-    with sessions.begin() as s:
+    article = read(engine, feed, title, text, language, facts)
+    with session_factory(engine).begin() as s:
+        stored = repo.store_article(s, article, [hit(r) for r in rules])
+    assert stored is not None
+    return stored
+
+
+def read(
+    engine: Engine, feed: str, title: str, text: str, language: str, facts: Facts | None
+) -> Article:
+    """The article as the pipeline hands it to the store: embedded, with its anchors."""
+    with session_factory(engine).begin() as s:
         known = {f.name: f for f in s.scalars(select(FeedRow))}
         if feed not in known:
             row = FeedRow(name=feed, url=f"https://{len(known)}.example/rss", **FEED)
@@ -65,7 +76,7 @@ def store(
         feed_id = known[feed].id
     url = f"https://{feed.lower()}.example/{abs(hash(title))}"
     [vector] = EMBEDDER.embed([lead(title, text)])
-    article = Article(
+    return Article(
         feed_id,
         url,
         url,
@@ -78,10 +89,6 @@ def store(
         embedding=vector,
         anchors=tuple(anchors(title, text, facts).as_list()),
     )
-    with sessions.begin() as s:
-        stored = repo.store_article(s, article, [hit(r) for r in rules])
-    assert stored is not None
-    return stored
 
 
 FEED = {"interval_seconds": 600.0, "tags": [], "language": None}
@@ -239,3 +246,37 @@ def test_of_two_workers_exactly_one_takes_a_storys_first_message(engine: Engine)
         assert told_db.reserve_first(s, (8, "desk"), 10, "digest", 3)
         assert told_db.reserve_first(s, (8, "desk"), 11, "sending", 4)
         assert not told_db.reserve_first(s, (8, "desk"), 12, "sending", 4)
+
+
+def test_two_replicas_storing_two_languages_of_one_event_at_once_make_one_story(
+    postgres_url: str,
+) -> None:
+    """Replicas (PostgreSQL: SQLite serves one process with one writer) store the English and
+    the Russian report in the same moment: linking takes turns under an advisory lock, so
+    the second, started while the first's transaction is still open, waits, sees the first
+    and joins its story instead of opening another."""
+    engine = make_engine(postgres_url)
+    _truncate(engine)
+    upgrade(engine)
+    english = read(engine, "Wire", *EN, "en", troops(9000))
+    russian = read(engine, "Ru", *RU, "ru", troops(9000))
+    sessions = session_factory(engine)
+    stored: list[int | None] = []
+    second = threading.Thread(
+        target=lambda: stored.append(store_in(sessions, russian)), name="second worker"
+    )
+    with sessions.begin() as first:
+        stored.append(repo.store_article(first, english, [hit("troop-movements")]))
+        second.start()
+        second.join(1.0)
+        assert second.is_alive()  # waiting for the first worker's linking to commit
+    second.join(30)
+    with sessions() as s:
+        stories = set(s.scalars(select(ArticleRow.story_id)))
+    engine.dispose()
+    assert len(stored) == 2 and None not in stored and len(stories) == 1
+
+
+def store_in(sessions, article: Article) -> int | None:  # type: ignore[no-untyped-def]
+    with sessions.begin() as s:
+        return repo.store_article(s, article, [hit("troop-movements")])

@@ -22,6 +22,8 @@ from monitor.store.models import (
     FeedRow,
     JobRunRow,
     StoryKeyRow,
+    StoryLinkRow,
+    StoryMessageRow,
 )
 
 log = logging.getLogger(__name__)
@@ -60,13 +62,18 @@ def release_leases(session: Session) -> None:
 
 
 def prune(session: Session, older_than: datetime) -> int:
-    """Drop text and signatures of articles fetched before ``older_than``; return how many."""
+    """Drop text and signatures of articles fetched before ``older_than``, and the story
+    readings and what channels were told of stories older than it; return how many
+    articles lost their text."""
     result = session.execute(
         update(ArticleRow)
         .where(ArticleRow.fetched_at < older_than, ArticleRow.text != "")
         .values(text="", signature=None)
     )
     session.execute(delete(StoryKeyRow).where(StoryKeyRow.created_at < older_than))
+    session.execute(delete(StoryLinkRow).where(StoryLinkRow.created_at < older_than))
+    told = func.coalesce(StoryMessageRow.followup_at, StoryMessageRow.sent_at)
+    session.execute(delete(StoryMessageRow).where(told < older_than))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from monitor.entities import Document
 from monitor.stories.anchors import Anchors, anchors
-from monitor.stories.embed import LEAD_CHARS, Embedder, cosines, lead
+from monitor.stories.embed import Embedder, cosines, lead
 
 ANCHOR_BONUS = 0.01
+ANCHOR_CHARS = 600  # of the text read for names and numbers (cheap: the lead and a little)
 MERGE_MARGIN = 0.01
 BONUS_ANCHORS = 3
 CLOSE_LANGUAGES = frozenset({frozenset({"ru", "uk"}), frozenset({"ru", "be"})})
@@ -59,7 +60,7 @@ class Reading:
 def read(embedder: Embedder, doc: Document) -> Reading:
     """What linking knows of a document: its title and lead embedded, and its anchors."""
     [vector] = embedder.embed([lead(doc.title, doc.text)])
-    return Reading(doc.language, vector, anchors(doc.title, doc.text[:LEAD_CHARS], doc.facts))
+    return Reading(doc.language, vector, anchors(doc.title, doc.text[:ANCHOR_CHARS], doc.facts))
 
 
 @dataclass(frozen=True)
