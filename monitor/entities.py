@@ -75,6 +75,10 @@ class FeedEntry:
     summary: str
     published: datetime | None
     link_note: str | None = None  # why the link is not the publisher's own (an aggregator)
+    # The entry's own text is the article (a Telegram post): the page stage fetches nothing,
+    # or ``page_url`` (the post's first link) for more text, keeping ``link`` the article's.
+    complete: bool = False
+    page_url: str | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -17,9 +17,10 @@ from monitor.config.opml import read_opml, write_opml
 from monitor.config.settings import split
 from monitor.errors import MonitorError
 from monitor.feeds.discover import Found, discover
-from monitor.feeds.fetch import make_client
+from monitor.feeds.fetch import fetch, make_client
 from monitor.feeds.guard import host_port
 from monitor.sources import load_feeds
+from monitor.sources.telegram import parse_preview, preview_url
 from monitor.store import repository as repo
 from monitor.store.db import current, head, make_engine, upgrade
 
@@ -244,6 +245,11 @@ def hits(ctx: click.Context, rule_id: str | None, since: str) -> None:
 @click.option("--tags", default="", help="Comma-separated tags.")
 @click.option("--language", help="The feed's language, a hint (en, ru, uk...).")
 @click.option("--interval", help="Poll interval: 5m, 90s, 1h.")
+@click.option(
+    "--kind",
+    type=click.Choice(["rss", "telegram"]),
+    help="Default: telegram for a t.me address, else a feed found at URL.",
+)
 @click.pass_context
 def feeds_add(
     ctx: click.Context,
@@ -252,15 +258,23 @@ def feeds_add(
     tags: str,
     language: str | None,
     interval: str | None,
+    kind: str | None,
 ) -> None:
     """Find the feed at URL (a feed, or a site whose page advertises one or has one at a
-    common path), poll it once, and add it to feeds.yaml keeping the file's comments."""
+    common path; a Telegram channel's t.me address), poll it once, and add it to
+    feeds.yaml keeping the file's comments."""
     config = _config(ctx)
+    telegram = kind == "telegram" or (kind is None and urlsplit(url).hostname in TELEGRAM_HOSTS)
     try:
-        found = asyncio.run(_discover(config, url))
+        found = asyncio.run(_telegram(config, url) if telegram else _discover(config, url))
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
-    entry: dict[str, object] = {"name": name or urlsplit(found.url).hostname or found.url}
+    default = urlsplit(found.url).path.rsplit("/", 1)[-1] if telegram else None
+    entry: dict[str, object] = {
+        "name": name or default or urlsplit(found.url).hostname or found.url
+    }
+    if telegram:
+        entry["kind"] = "telegram"
     entry["url"] = found.url
     extra = {"language": language, "interval": interval, "tags": split(tags) or None}
     entry |= {key: value for key, value in extra.items() if value}
@@ -283,6 +297,20 @@ def feeds_remove(ctx: click.Context, name: str) -> None:
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
     click.echo(f"removed {name!r} ({url}); its articles and hits stay")
+
+
+TELEGRAM_HOSTS = ("t.me", "telegram.me")
+
+
+async def _telegram(config: Config, url: str) -> Found:
+    """A channel's preview, read once: its address and how many posts it shows."""
+    address = preview_url(url)
+    client = make_client(config.fetch.user_agent, 2, guarded=True, allowed={host_port(url)})
+    async with client:
+        page = await fetch(
+            client, address, max_bytes=config.fetch.max_feed_bytes, deadline=config.fetch.timeout
+        )
+    return Found(address, len(parse_preview(page.content, page.url).posts), (address,))
 
 
 async def _discover(config: Config, url: str) -> Found:

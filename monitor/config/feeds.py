@@ -29,6 +29,7 @@ MAX_NAME = 200  # the feeds table's name column
 DEFAULT_MIN_INTERVAL = 120.0
 DEFAULT_MAX_INTERVAL = 3600.0
 DEFAULT_KIND = "rss"
+TELEGRAM = "https://t.me"  # where `channel: name` entries are read
 
 
 class FeedConfig(BaseModel):
@@ -38,7 +39,11 @@ class FeedConfig(BaseModel):
 
     url: str = Field(description="Address of the source (http or https).")
     name: str = Field(min_length=1, max_length=MAX_NAME, description="Unique name in alerts.")
-    kind: str = Field(default=DEFAULT_KIND, description="What the URL is: rss (RSS, Atom).")
+    kind: str = Field(
+        default=DEFAULT_KIND,
+        description="What the URL is: rss (RSS, Atom, JSON Feed) or telegram (a public "
+        "channel's web preview; `channel: name` stands for the URL).",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="Settings of the source's kind, if it has any."
     )
@@ -49,6 +54,21 @@ class FeedConfig(BaseModel):
     adaptive: bool = Field(default=True, description="Poll busy feeds more often, quiet ones less.")
     min_interval: Duration | None = Field(default=None, description="Adaptive lower bound.")
     max_interval: Duration | None = Field(default=None, description="Adaptive upper bound.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _telegram_channel(cls, data: Any) -> Any:
+        """``kind: telegram`` with ``channel: name`` is the channel's web preview."""
+        if isinstance(data, dict) and "channel" in data:
+            data = dict(data)
+            channel = str(data.pop("channel")).strip().lstrip("@")
+            if data.get("kind") != "telegram":
+                raise ValueError("channel: is for kind: telegram")
+            if not re.fullmatch(r"[A-Za-z0-9_]{3,64}", channel):
+                raise ValueError(f"{channel!r} is not a Telegram channel name")
+            data.setdefault("url", f"{TELEGRAM}/s/{channel}")
+            data.setdefault("name", channel)
+        return data
 
     def __hash__(self) -> int:  # options is a dict: hash what identifies the entry
         return hash((self.name, self.url, self.kind))

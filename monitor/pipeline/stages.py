@@ -67,6 +67,8 @@ def draft(feed: FeedRef, entry: FeedEntry, known: Known | None = None) -> Draft:
 async def fetch_page(svc: Services, d: Draft) -> Draft:
     """The article's page, and where its link finally led; an aggregator's page that
     never led to the publisher (Google News' interstitial) is not the article."""
+    if d.entry.complete:  # a post's own text is the article; its first link, if asked
+        return await _linked_page(svc, d, d.entry.page_url) if d.entry.page_url else d
     if not d.entry.link:
         return d
     if d.entry.link_note:  # fetching it only ever gives the aggregator's own page
@@ -85,6 +87,15 @@ async def fetch_page(svc: Services, d: Draft) -> Draft:
     return replace(d, page=page, final_url=final)
 
 
+async def _linked_page(svc: Services, d: Draft, url: str) -> Draft:
+    """The page a post links to, for its text: the article stays the post (its URL)."""
+    try:
+        page = await svc.pages.fetch(url, d.feed.address)
+    except FetchError as exc:
+        return replace(d, text_note=str(exc))
+    return replace(d, page=page)
+
+
 def _unresolved(d: Draft, what: str) -> Draft:
     note = "; ".join(n for n in (d.entry.link_note, what) if n)
     return replace(d, text_note=f"{note}; feed text used", unresolved=True)
@@ -101,7 +112,9 @@ async def extract_text(svc: Services, d: Draft) -> Draft:
                 d = replace(d, page=None, text_note="extraction empty")
             else:
                 title = d.title or extracted.title
-                d = replace(d, page=None, title=title, text=extracted.text, text_source="page")
+                # a post keeps its own words before the page it links to
+                text = f"{d.text}\n\n{extracted.text}" if d.entry.complete else extracted.text
+                d = replace(d, page=None, title=title, text=text, text_source="page")
     if d.text_note:
         metrics.EXTRACTION_FAILURES.inc()
         log.info("article %s: using feed text (%s)", d.url, d.text_note)

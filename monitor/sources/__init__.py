@@ -10,8 +10,9 @@ from monitor.config import FeedConfig
 from monitor.config import load_feeds as _load_feeds
 from monitor.sources.base import Net, Source, SourcePoll
 from monitor.sources.rss import RssSource
+from monitor.sources.telegram import TelegramSource
 
-SOURCES: Mapping[str, Source] = {source.kind: source for source in (RssSource(),)}
+SOURCES: Mapping[str, Source] = {source.kind: source for source in (RssSource(), TelegramSource())}
 
 
 def load_feeds(path: Path) -> list[FeedConfig]:
