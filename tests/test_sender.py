@@ -29,6 +29,7 @@ def chat_urls(server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         "telegram": "tgram://123456789:abcdefg_hijklmnop/-100123",
         "ntfy": f"ntfy://127.0.0.1:{port}/desk",
         "matrix": f"matrix://monitor:hooktoken@127.0.0.1:{port}/?mode=matrix",
+        "signal": f"signal://127.0.0.1:{port}/+15551234567/+15557654321",
     }
 
 
@@ -39,7 +40,7 @@ def test_no_chat_gets_a_live_mention(monkeypatch: pytest.MonkeyPatch) -> None:
         for url in urls.values():
             Sender(Channels({"desk": (url,)}), print).send(alert(headline=HOSTILE))
         posted = {r.path: json.dumps(json.loads(r.body)) for r in server.requests if r.body}
-    assert len(posted) == 4, posted.keys()
+    assert len(posted) == 5, posted.keys()
     for path, payload in posted.items():
         text = json.loads(payload)
         flat = json.dumps(text, ensure_ascii=False)
@@ -47,6 +48,32 @@ def test_no_chat_gets_a_live_mention(monkeypatch: pytest.MonkeyPatch) -> None:
         for mention in MENTIONS:
             assert mention not in flat.replace("&lt;", "<").replace("&amp;", "&"), (path, mention)
         assert "http://e.org/a" in flat, path  # the link stays whole
+
+
+MARKUP = "Troops <b>moved</b> *bold* _it_ [click](javascript:alert(1)) <a href='x'>a</a>"
+
+
+@pytest.mark.parametrize("mode", ["html", "markdown"])
+def test_telegram_shows_untrusted_markup_as_text_in_either_mode(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram renders HTML or Markdown: a headline's tags, emphasis and links arrive
+    escaped for the mode the channel uses, so they show as written and link nowhere."""
+    with http_server() as server:
+        server.post_body = b'{"ok": true, "result": {"message_id": 1}}'
+        monkeypatch.setattr(telegram.NotifyTelegram, "notify_url", server.url("/bot"))
+        url = f"tgram://123456789:abcdefg_hijklmnop/-100123/?format={mode}"
+        Sender(Channels({"desk": (url,)}), print).send(alert(headline=MARKUP))
+        [payload] = [json.loads(r.body) for r in server.requests if r.body]
+    text = payload["text"]
+    if mode == "html":
+        assert payload["parse_mode"] == "HTML"
+        assert "&lt;b&gt;moved&lt;/b&gt;" in text and "&lt;a href=" in text
+        assert "<a " not in text and "<b>moved" not in text
+    else:
+        assert payload["parse_mode"].lower().startswith("markdown")
+        assert r"\[click\](" in text and r"\*bold\*" in text  # literal, not a link
+    assert "http://e.org/a" in text  # our own link stays whole
 
 
 @pytest.mark.parametrize(

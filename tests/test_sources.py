@@ -86,14 +86,14 @@ def test_feeds_yaml_kind_must_be_a_known_source(tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
     path.write_text(
         "- {name: A, url: 'https://a.example/rss'}\n"
-        "- {name: B, url: 'https://b.example/page', kind: page}\n",
+        "- {name: B, url: 'https://b.example/page', kind: xpath}\n",
         "utf-8",
     )
     with pytest.raises(ConfigError) as err:
         load_feeds(path)
-    column = path.read_text().splitlines()[1].index("page}") + 1
+    column = path.read_text().splitlines()[1].index("xpath}") + 1
     assert [str(p) for p in err.value.problems] == [
-        f"{path}:2:{column}: unknown kind 'page' (known: {', '.join(sorted(SOURCES))})"
+        f"{path}:2:{column}: unknown kind 'xpath' (known: {', '.join(sorted(SOURCES))})"
     ]
     path.write_text("- {name: A, url: 'https://a.example/rss', kind: rss}\n", "utf-8")
     assert load_feeds(path)[0].kind == "rss"

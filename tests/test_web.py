@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -471,3 +472,40 @@ def test_search_covers_every_stored_article_and_a_bad_query_shows_no_results(
     assert "Belarus border activity" in hits and "default: pending" in hits
     assert '<div class="snippet">Troops &lt;script&gt;' in hits  # the evidence's snippet
     assert hits.count('class="hit"') == 1  # one row for the article, its three rules in it
+
+
+def test_signed_in_users_add_and_remove_sources_on_the_feeds_page(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The feeds page adds a source by its address (discovered and read once, as `monitor
+    feeds add` does) and removes one, editing feeds.yaml; only with the CSRF token."""
+    from tests.content import Item, rss
+    from tests.servers import Route, http_server
+
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("# the desk's sources\n- {name: Wire, url: 'https://wire.example/rss'}\n")
+    config = Config(
+        rules_dir=REPO / "rules",
+        feeds_path=feeds,
+        web=WebSettings(None, TOKEN, {}, b"k" * 32),
+    )
+    runtime = Runtime(config, session_factory(engine), lambda: None, None)  # type: ignore[arg-type]
+    client = signed_in(TestClient(create_app(runtime)))
+    with http_server() as site:
+        site.routes["/"] = Route(
+            b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss"></head>'
+            b"<body>MoD</body></html>"
+        )
+        site.routes["/rss"] = Route(rss("MoD", [Item("Drills", site.url("/a/1"), "x")]))
+        page = client.get("/feeds").text
+        form = {"url": site.url("/"), "name": "MoD <b>", "tags": "by, mil"}
+        refused = client.post("/feeds/add", data=form, follow_redirects=False)
+        added = client.post("/feeds/add", data=form | {"csrf": csrf(page)})
+    assert refused.status_code == 403
+    assert f"added &#39;MoD &lt;b&gt;&#39;: {site.url('/rss')}, 1 items now" in added.text
+    text = feeds.read_text()
+    assert text.startswith("# the desk's sources") and site.url("/rss") in text
+    removed = client.post("/feeds/remove", data={"name": "Wire", "csrf": csrf(page)})
+    assert "removed &#39;Wire&#39;" in removed.text and "wire.example" not in feeds.read_text()
+    unknown = client.post("/feeds/add", data={"url": "http://127.0.0.1:9/x", "csrf": csrf(page)})
+    assert 'class="bad"' in unknown.text

@@ -6,7 +6,6 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
@@ -16,11 +15,8 @@ from monitor.config.feeds_file import add_feed, add_feeds, remove_feed
 from monitor.config.opml import read_opml, write_opml
 from monitor.config.settings import split
 from monitor.errors import MonitorError
-from monitor.feeds.discover import Found, discover
-from monitor.feeds.fetch import fetch, make_client
-from monitor.feeds.guard import host_port
 from monitor.sources import load_feeds
-from monitor.sources.telegram import parse_preview, preview_url
+from monitor.sources.adding import addition
 from monitor.store import repository as repo
 from monitor.store.db import current, head, make_engine, upgrade
 
@@ -264,20 +260,21 @@ def feeds_add(
     common path; a Telegram channel's t.me address), poll it once, and add it to
     feeds.yaml keeping the file's comments."""
     config = _config(ctx)
-    telegram = kind == "telegram" or (kind is None and urlsplit(url).hostname in TELEGRAM_HOSTS)
     try:
-        found = asyncio.run(_telegram(config, url) if telegram else _discover(config, url))
+        added = asyncio.run(
+            addition(
+                url,
+                config.fetch,
+                name=name,
+                tags=split(tags),
+                language=language,
+                interval=interval,
+                kind=kind,
+            )
+        )
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
-    default = urlsplit(found.url).path.rsplit("/", 1)[-1] if telegram else None
-    entry: dict[str, object] = {
-        "name": name or default or urlsplit(found.url).hostname or found.url
-    }
-    if telegram:
-        entry["kind"] = "telegram"
-    entry["url"] = found.url
-    extra = {"language": language, "interval": interval, "tags": split(tags) or None}
-    entry |= {key: value for key, value in extra.items() if value}
+    entry, found = added.entry, added.found
     try:
         add_feed(config.feeds_path, entry)
     except MonitorError as exc:
@@ -297,28 +294,6 @@ def feeds_remove(ctx: click.Context, name: str) -> None:
     except MonitorError as exc:
         raise Fail(f"error: {exc}") from None
     click.echo(f"removed {name!r} ({url}); its articles and hits stay")
-
-
-TELEGRAM_HOSTS = ("t.me", "telegram.me")
-
-
-async def _telegram(config: Config, url: str) -> Found:
-    """A channel's preview, read once: its address and how many posts it shows."""
-    address = preview_url(url)
-    client = make_client(config.fetch.user_agent, 2, guarded=True, allowed={host_port(url)})
-    async with client:
-        page = await fetch(
-            client, address, max_bytes=config.fetch.max_feed_bytes, deadline=config.fetch.timeout
-        )
-    return Found(address, len(parse_preview(page.content, page.url).posts), (address,))
-
-
-async def _discover(config: Config, url: str) -> Found:
-    # The address the operator typed may be a private host (as a configured feed's may);
-    # what a page advertises goes through the guard like any link.
-    client = make_client(config.fetch.user_agent, 2, guarded=True, allowed={host_port(url)})
-    async with client:
-        return await discover(client, url, config.fetch)
 
 
 @feeds.command("import")

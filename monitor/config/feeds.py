@@ -41,8 +41,9 @@ class FeedConfig(BaseModel):
     name: str = Field(min_length=1, max_length=MAX_NAME, description="Unique name in alerts.")
     kind: str = Field(
         default=DEFAULT_KIND,
-        description="What the URL is: rss (RSS, Atom, JSON Feed) or telegram (a public "
-        "channel's web preview; `channel: name` stands for the URL).",
+        description="What the URL is: rss (RSS, Atom, JSON Feed), telegram (a public "
+        "channel's web preview; `channel: name` stands for the URL) or page (a news page "
+        "without a feed: its article links are the items).",
     )
     options: dict[str, Any] = Field(
         default_factory=dict, description="Settings of the source's kind, if it has any."

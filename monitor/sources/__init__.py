@@ -9,10 +9,13 @@ from pathlib import Path
 from monitor.config import FeedConfig
 from monitor.config import load_feeds as _load_feeds
 from monitor.sources.base import Net, Source, SourcePoll
+from monitor.sources.page import PageSource
 from monitor.sources.rss import RssSource
 from monitor.sources.telegram import TelegramSource
 
-SOURCES: Mapping[str, Source] = {source.kind: source for source in (RssSource(), TelegramSource())}
+SOURCES: Mapping[str, Source] = {
+    source.kind: source for source in (RssSource(), TelegramSource(), PageSource())
+}
 
 
 def load_feeds(path: Path) -> list[FeedConfig]:

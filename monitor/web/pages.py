@@ -3,6 +3,7 @@ autoescaping; links from feeds get rel=noopener noreferrer nofollow."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,10 +16,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from monitor.config.feeds_file import add_feed, remove_feed
+from monitor.config.settings import split
 from monitor.config.web import SESSION_MAX_AGE
 from monitor.entities import Document, Facts, Severity
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.rules import load_rules
+from monitor.sources.adding import addition
 from monitor.store import repository as repo
 from monitor.store import story_views, views
 from monitor.web.auth import COOKIE, Auth, signed_in_user
@@ -253,10 +257,65 @@ def _fact_marks(facts: Facts | None) -> dict[str, list[Mark]]:
 
 
 @router.get("/feeds", response_class=HTMLResponse)
-def feeds_page(request: Request, user: User) -> HTMLResponse:
+def feeds_page(request: Request, user: User, message: str = "", problem: str = "") -> HTMLResponse:
     with request.app.state.runtime.sessions() as session:
         feeds = repo.feed_statuses(session)
-    return render(request, "feeds.html", user, feeds=feeds, state=feed_state, when=when)
+    return render(
+        request,
+        "feeds.html",
+        user,
+        feeds=feeds,
+        state=feed_state,
+        when=when,
+        message=message,
+        problem=problem,
+    )
+
+
+@router.post("/feeds/add")
+async def feeds_add(
+    request: Request,
+    user: User,
+    url: Annotated[str, Form(max_length=2000)],
+    csrf: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    tags: Annotated[str, Form(max_length=500)] = "",
+    language: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """A source added by its address, as `monitor feeds add` adds it: discovered, read
+    once, written into feeds.yaml (which the service rereads within seconds)."""
+    request.app.state.auth.check_csrf(request, user, csrf)
+    config = request.app.state.runtime.config
+    try:
+        added = await addition(
+            url.strip(),
+            config.fetch,
+            name=name.strip() or None,
+            tags=split(tags),
+            language=language.strip() or None,
+        )
+        await asyncio.to_thread(add_feed, config.feeds_path, added.entry)
+    except MonitorError as exc:
+        return RedirectResponse("/feeds?" + urlencode({"problem": str(exc)}), 303)
+    said = f"added {added.entry['name']!r}: {added.found.url}, {added.found.items} items now"
+    return RedirectResponse("/feeds?" + urlencode({"message": said}), 303)
+
+
+@router.post("/feeds/remove")
+async def feeds_remove(
+    request: Request,
+    user: User,
+    name: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    request.app.state.auth.check_csrf(request, user, csrf)
+    config = request.app.state.runtime.config
+    try:
+        url = await asyncio.to_thread(remove_feed, config.feeds_path, name)
+    except MonitorError as exc:
+        return RedirectResponse("/feeds?" + urlencode({"problem": str(exc)}), 303)
+    said = f"removed {name!r} ({url}); its articles and hits stay"
+    return RedirectResponse("/feeds?" + urlencode({"message": said}), 303)
 
 
 def feed_state(f: repo.FeedStatus) -> str:
