@@ -18,7 +18,7 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.entities import FeedEntry, FeedRef
-from monitor.feeds.fetch import Check
+from monitor.feeds.fetch import Check, FetchResult, fetch
 from monitor.feeds.guard import LinkGuard, host_port
 from monitor.feeds.hosts import HostLimiter
 
@@ -38,6 +38,23 @@ class Net:
         allow-list may be private; anywhere else a redirect leads must be public."""
         origin = host_port(feed.url)
         return lambda hop: self.guard.check(hop, origin)
+
+
+async def fetch_source(
+    net: Net, feed: FeedRef, url: str | None = None, conditional: bool = True
+) -> FetchResult:
+    """One GET of a source (its address, or another page of it), bounded and polite like
+    every feed fetch, every redirect hop vetted; conditional on the feed's validators."""
+    return await fetch(
+        net.client,
+        url or feed.address,
+        max_bytes=net.settings.max_feed_bytes,
+        deadline=net.settings.timeout,
+        etag=feed.etag if conditional else None,
+        last_modified=feed.last_modified if conditional else None,
+        limiter=net.limiter,
+        check=net.redirect_check(feed),
+    )
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,7 @@ from lxml.cssselect import CSSSelector
 from monitor.entities import FeedEntry, FeedRef
 from monitor.errors import ParseError
 from monitor.feeds.charset import decode
-from monitor.feeds.fetch import fetch
-from monitor.sources.base import Net, SourcePoll
+from monitor.sources.base import Net, SourcePoll, fetch_source
 
 BACKFILL = 10  # links taken on a page's first poll; the rest are recorded as seen
 MAX_LINKS = 200  # links one poll looks at
@@ -86,16 +85,7 @@ class PageSource:
     kind = "page"
 
     async def poll(self, feed: FeedRef, net: Net) -> SourcePoll:
-        result = await fetch(
-            net.client,
-            feed.address,
-            max_bytes=net.settings.max_feed_bytes,
-            deadline=net.settings.timeout,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            limiter=net.limiter,
-            check=net.redirect_check(feed),
-        )
+        result = await fetch_source(net, feed)
         kept = SourcePoll(result.status, etag=result.etag, last_modified=result.last_modified)
         if result.not_modified:
             return SourcePoll(result.status, changed=False, note="not modified")

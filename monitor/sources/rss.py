@@ -10,9 +10,9 @@ from dataclasses import replace
 
 from monitor import metrics
 from monitor.entities import FeedRef
-from monitor.feeds.fetch import FetchResult, fetch
+from monitor.feeds.fetch import FetchResult
 from monitor.feeds.parse import parse_feed
-from monitor.sources.base import Net, SourcePoll
+from monitor.sources.base import Net, SourcePoll, fetch_source
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +22,7 @@ class RssSource:
 
     async def poll(self, feed: FeedRef, net: Net) -> SourcePoll:
         started = time.monotonic()
-        result = await fetch(
-            net.client,
-            feed.address,
-            max_bytes=net.settings.max_feed_bytes,
-            deadline=net.settings.timeout,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            limiter=net.limiter,
-            check=net.redirect_check(feed),
-        )
+        result = await fetch_source(net, feed)
         metrics.FETCH_SECONDS.observe(time.monotonic() - started)
         kept = SourcePoll(
             result.status,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,8 +26,7 @@ import lxml.html
 
 from monitor.entities import FeedEntry, FeedRef
 from monitor.errors import ParseError
-from monitor.feeds.fetch import FetchResult, fetch
-from monitor.sources.base import Net, SourcePoll
+from monitor.sources.base import Net, SourcePoll, fetch_source
 
 BACKFILL = 50  # posts read back on a channel's first poll
 MAX_PAGES = 10  # pages one poll reads at most (20 posts a page)
@@ -165,7 +164,7 @@ class TelegramSource:
 
     async def poll(self, feed: FeedRef, net: Net) -> SourcePoll:
         url = preview_url(feed.address)
-        first = await self._page(net, feed, url, conditional=True)
+        first = await fetch_source(net, feed, url)
         if first.not_modified:
             return SourcePoll(first.status, changed=False, note="not modified")
         digest = hashlib.sha256(first.content).hexdigest()
@@ -177,7 +176,7 @@ class TelegramSource:
         posts, media_only = list(page.posts), page.media_only
         pages = 1
         while posts and pages < MAX_PAGES and _older_wanted(posts, seen, wanted):
-            older = await self._page(net, feed, f"{url}?before={posts[0].id}")
+            older = await fetch_source(net, feed, f"{url}?before={posts[0].id}", conditional=False)
             more = [p for p in parse_preview(older.content, older.url).posts if p.id < posts[0].id]
             if not more:
                 break
@@ -195,20 +194,6 @@ class TelegramSource:
             last_modified=first.last_modified,
             content_hash=digest,
             state={"newest": newest},
-        )
-
-    async def _page(
-        self, net: Net, feed: FeedRef, url: str, conditional: bool = False
-    ) -> FetchResult:
-        return await fetch(
-            net.client,
-            url,
-            max_bytes=net.settings.max_feed_bytes,
-            deadline=net.settings.timeout,
-            etag=feed.etag if conditional else None,
-            last_modified=feed.last_modified if conditional else None,
-            limiter=net.limiter,
-            check=net.redirect_check(replace(feed, url=url, fetch_url=None)),
         )
 
 
