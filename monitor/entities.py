@@ -241,7 +241,6 @@ class Alert:
     evidence: tuple[Evidence, ...]
     article_id: int = 0
     story_id: int | None = None
-    first_headline: str | None = None  # set when another outlet's copy was alerted first
     targets_done: frozenset[str] = frozenset()  # keys of the channel's URLs that have it
     revision: int = 1  # the article's revision the rule first matched: above 1, an update
     facts: str = ""  # the article's figures and places, as alerts show them (Facts.line)

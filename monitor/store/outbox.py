@@ -175,23 +175,6 @@ def set_statuses(session: Session, routings: Sequence[Routing]) -> None:
         )
 
 
-def sent_since(session: Session, channel: str, since: datetime) -> int:
-    """Alerts a channel received one by one (not in digests) since ``since``."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(DeliveryRow)
-            .where(
-                DeliveryRow.channel == channel,
-                DeliveryRow.status == "sent",
-                DeliveryRow.digest_id.is_(None),
-                DeliveryRow.sent_at >= since,
-            )
-        )
-        or 0
-    )
-
-
 def first_notice(session: Session, channel: str, kind: str, window: datetime) -> bool:
     """True exactly once per (channel, kind, window), across processes."""
     try:
