@@ -31,6 +31,15 @@ TALLIES: Mapping[str, str] = {
 
 
 @dataclass(frozen=True)
+class Push:
+    """A feed's new items as its WebSub hub delivered them, read in place of a fetch."""
+
+    id: int
+    body: bytes = field(repr=False)
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
 class FeedRef:
     """A feed as the pipeline sees it: its identity and the state a poll needs."""
 
@@ -58,6 +67,10 @@ class FeedRef:
     # last poll (``SourcePoll.state``): both JSON on the feed row.
     options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     state: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # WebSub: bodies its hub pushed since the last poll, and whether a subscription is live
+    # (then polling is only the slow safety net).
+    pushed: tuple[Push, ...] = field(default=(), hash=False, compare=False)
+    subscribed: bool = False
 
     @property
     def address(self) -> str:

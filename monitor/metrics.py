@@ -46,3 +46,16 @@ DELIVERIES = Counter(
     ["channel", "outcome"],
     registry=REGISTRY,
 )
+WEBSUB_NOTIFICATIONS = Counter(
+    "monitor_websub_notifications",
+    "What WebSub hubs pushed, by outcome: accepted, bad_signature (refused: not signed with "
+    "the subscription's secret), unknown (no such subscription), unsubscribed, too_large.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+WEBSUB_REQUESTS = Counter(
+    "monitor_websub_requests",
+    "Subscribe and unsubscribe requests to WebSub hubs, by mode and outcome (accepted, error).",
+    ["mode", "outcome"],
+    registry=REGISTRY,
+)

@@ -40,7 +40,8 @@ def rss(title: str, items: list[Item]) -> bytes:
     ).encode()
 
 
-def atom(title: str, items: list[Item]) -> bytes:
+def atom(title: str, items: list[Item], hub: str | None = None, self_url: str = "") -> bytes:
+    """An Atom feed; with ``hub``, one advertising that WebSub hub and ``self_url``."""
     updated = today().strftime("%Y-%m-%dT%H:%M:%SZ")
     entries = "".join(
         f'<entry><title>{escape(i.title)}</title><link href="{escape(i.link)}"/>'
@@ -51,8 +52,14 @@ def atom(title: str, items: list[Item]) -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
         f"<title>{escape(title)}</title><id>urn:test</id><updated>{updated}</updated>"
-        f"{entries}</feed>"
+        f"{_hub_links(hub, self_url)}{entries}</feed>"
     ).encode()
+
+
+def _hub_links(hub: str | None, self_url: str) -> str:
+    if hub is None:
+        return ""
+    return f'<link rel="hub" href="{escape(hub)}"/><link rel="self" href="{escape(self_url)}"/>'
 
 
 def page(title: str, paragraphs: list[str]) -> bytes:

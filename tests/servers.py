@@ -37,6 +37,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when it arrived
 
 
 class _Server(ThreadingHTTPServer):

@@ -17,7 +17,7 @@ def test_upgrade_creates_every_table_and_is_repeatable(engine) -> None:  # type:
     names = set(inspect(engine).get_table_names())
     assert {"feeds", "articles", "hits", "deliveries", "alembic_version"} <= names
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0014"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0015"
 
 
 def test_sqlite_runs_in_wal_mode_with_busy_timeout_journals_in_memory_and_a_larger_cache(

@@ -202,3 +202,35 @@ def test_why_rss_and_atom_stay_with_feedparser() -> None:
     assert ours.published.hour == 7
     [theirs] = fastfeedparser.parse(broken).entries
     assert theirs["title"] != "Tanks & troops"
+
+
+def test_the_websub_hub_and_topic_a_feed_advertises_are_read_in_each_format() -> None:
+    rss_body = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">'
+        b'<channel><title>T</title><atom:link rel="hub" href="/hub"/>'
+        b'<atom:link rel="self" href="https://e.org/rss"/>'
+        b"<item><title>a</title><link>https://e.org/a</link></item></channel></rss>"
+    )
+    rss_feed = parse_feed(rss_body, "https://e.org/feed")
+    assert (rss_feed.hub, rss_feed.topic) == ("https://e.org/hub", "https://e.org/rss")
+    atom_body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        b'<link rel="hub" href="https://pubsubhubbub.example/"/>'
+        b'<link rel="hub" href="https://second.example/"/>'
+        b"<entry><id>1</id><title>x</title></entry></feed>"
+    )
+    atom_feed = parse_feed(atom_body, "https://e.org/atom")
+    assert (atom_feed.hub, atom_feed.topic) == ("https://pubsubhubbub.example/", None)
+    json_body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J",'
+        b' "feed_url": "https://e.org/feed.json",'
+        b' "hubs": [{"type": "rssCloud", "url": "https://cloud.example/"},'
+        b' {"type": "WebSub", "url": "https://hub.example/"}],'
+        b' "items": [{"id": "1", "url": "https://e.org/1", "title": "x"}]}'
+    )
+    json_feed = parse_feed(json_body, "https://e.org/feed.json")
+    assert (json_feed.hub, json_feed.topic) == ("https://hub.example/", "https://e.org/feed.json")
+    odd = atom_body.replace(b"https://pubsubhubbub.example/", b"javascript:alert(1)")
+    assert parse_feed(odd, "https://e.org/atom").hub is None  # only http(s) is a hub
+    plain = parse_feed(rss("T", [Item("a", "https://e.org/a", "s")]), "https://e.org/feed")
+    assert (plain.hub, plain.topic) == (None, None)

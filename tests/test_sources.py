@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, FetchSettings
-from monitor.entities import FeedEntry, FeedRef
+from monitor.entities import FeedEntry, FeedRef, Push
 from monitor.errors import ConfigError
 from monitor.feeds.fetch import make_client
 from monitor.feeds.hosts import HostLimiter
@@ -145,3 +145,30 @@ def test_the_pipeline_reads_a_source_through_the_registry_and_keeps_its_state(
 
     assert asyncio.run(go()) == [(1, 1), (1, 1)]  # the second poll: only post-2 is new
     assert source.seen == [{}, {"count": 1}]
+
+
+def test_rss_keeps_the_hub_a_feed_advertises_header_first_and_says_it_once(
+    server: HTTPServer,
+) -> None:
+    hubbed = RSS.replace(
+        b"<channel>",
+        b'<channel xmlns:atom="http://www.w3.org/2005/Atom">'
+        b'<atom:link rel="hub" href="https://doc-hub.example/"/>',
+    )
+    server.routes["/hub"] = Route(hubbed, headers={"Link": '<https://hub.example/>; rel="hub"'})
+    polled = poll(server, feed_at(server.url("/hub")))
+    said = {"hub": "https://hub.example/", "topic": server.url("/hub")}
+    assert polled.state == {"websub": said}  # the header's hub; the address as topic
+    assert poll(server, feed_at(server.url("/hub"), state=polled.state)).state == {}
+    server.routes["/hub"] = Route(RSS)  # it stopped advertising one
+    assert poll(server, feed_at(server.url("/hub"), state=polled.state)).state == {"websub": None}
+
+
+def test_what_a_hub_pushed_is_read_in_place_of_a_fetch(server: HTTPServer) -> None:
+    pushed = (Push(1, RSS, "application/rss+xml"), Push(2, b"<html>not a feed</html>"))
+    polled = poll(server, feed_at(server.url("/rss"), pushed=pushed))
+    assert server.requests == []  # nothing fetched
+    assert [e.guid for e in polled.entries] == ["g1", "g2"]
+    assert polled.skipped == 2  # the item without identity, and the body that is no feed
+    assert polled.problem and "a pushed body" in polled.problem
+    assert polled.etag is None and polled.content_hash is None  # the feed's own stay

@@ -24,7 +24,7 @@ from monitor.store import repository as repo
 from monitor.store.db import session_factory
 from monitor.store.models import ArticleRow, DeliveryRow, StoryLinkRow
 from monitor.stories import signature
-from monitor.web import api, pages
+from monitor.web import api, pages, websub
 from monitor.web.app import create_app
 from monitor.web.runtime import Runtime
 from tests.conftest import REPO, to_default
@@ -91,12 +91,15 @@ def test_every_route_but_the_probes_refuses_without_credentials(client: TestClie
     assert client.get("/healthz").text == "ok"
     assert client.get("/readyz").status_code in {200, 503}
     app_routes = [r for r in client.app.routes if hasattr(r, "path")]  # type: ignore[attr-defined]
-    routes = [*app_routes, *pages.router.routes, *api.router.routes]
+    routes = [*app_routes, *pages.router.routes, *api.router.routes, *websub.router.routes]
     assert len(routes) > 15
     for route in routes:
         path = route.path.replace("{article_id}", str(seed_id))
         path = path.replace("{story_id}", str(seed_id))
         if path in {"/healthz", "/readyz", "/login", "/local-time.js"}:  # the sign-in page's
+            continue
+        if path == "/websub/{key}":  # hubs sign nothing in: a key we made, and an HMAC
+            assert client.get(path).status_code == client.post(path).status_code == 404
             continue
         for method in route.methods - {"HEAD"}:
             response = client.request(method, path, follow_redirects=False)

@@ -179,6 +179,8 @@ def feeds_health(ctx: click.Context) -> None:
         if s.tallies:
             told = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in s.tallies.items())
             click.echo(f"{'':28} counted: {told}")
+        if s.push:
+            click.echo(f"{'':28} {s.push}")
         if s.disabled_reason or s.last_error:
             click.echo(
                 f"{'':28} {'disabled: ' if s.disabled_reason else 'last error: '}"

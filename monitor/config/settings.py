@@ -337,9 +337,26 @@ SETTINGS: tuple[Setting, ...] = (
         "MONITOR_BASE_URL",
         None,
         "Public URL of the dashboard (`https://monitor.example.org`); alerts link to the "
-        "article page there.",
+        "story page there, and WebSub hubs push to `/websub/...` there.",
         parse_base_url,
         "web.base_url",
+    ),
+    Setting(
+        "MONITOR_WEBSUB",
+        "on",
+        "`on`: with MONITOR_BASE_URL set and reachable, feeds that advertise a WebSub hub "
+        "are subscribed and what the hub pushes is read within seconds; `off`: poll only.",
+        choice("on", "off"),
+        "websub.mode",
+    ),
+    Setting(
+        "MONITOR_WEBSUB_POLL",
+        3600.0,
+        "How often a feed whose hub pushes to us is still polled, as a safety net (its own "
+        "interval when that is longer).",
+        duration,
+        "websub.poll",
+        "1h",
     ),
     Setting(
         "MONITOR_WEB_TOKEN",
@@ -417,6 +434,16 @@ class AdminSettings:
 
 
 @dataclass(frozen=True)
+class WebSubSettings:
+    mode: str = default("websub.mode")
+    poll: float = default("websub.poll")
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode == "on"
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str = default("database_url")
     feeds_path: Path = default("feeds_path")
@@ -439,6 +466,7 @@ class Config:
     http: str | None = None
     web: WebSettings = field(default_factory=WebSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    websub: WebSubSettings = field(default_factory=WebSubSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -448,6 +476,7 @@ class Config:
             "extract": {},
             "web": {},
             "admin": {},
+            "websub": {},
         }
         for setting in SETTINGS:
             raw = env.get(setting.env, "").strip()
@@ -463,6 +492,7 @@ class Config:
             extract=ExtractSettings(**sections["extract"]),
             web=WebSettings.derive(**sections["web"]),
             admin=AdminSettings(**sections["admin"]),
+            websub=WebSubSettings(**sections["websub"]),
         )
 
 

@@ -41,6 +41,9 @@ class FetchResult:
     content_type: str = ""
     permanent_url: str | None = None  # where every redirect was permanent: the new address
     max_age: float | None = None  # Cache-Control max-age: do not come back sooner
+    # WebSub discovery by HTTP Link header (rel="hub", rel="self"): before the document's
+    hub: str | None = None
+    topic: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -125,8 +128,22 @@ async def _follow(
                 content_type=response.headers.get("content-type", ""),
                 permanent_url=url if hop and permanent else None,
                 max_age=max_age(response.headers.get("cache-control")),
+                hub=_linked(response, "hub"),
+                topic=_linked(response, "self"),
             )
     raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+
+
+def _linked(response: httpx.Response, rel: str) -> str | None:
+    """The http(s) URL a Link header gives for ``rel``, made absolute."""
+    try:
+        target = response.links.get(rel, {}).get("url")
+    except ValueError:  # a Link header too broken to read is no link
+        return None
+    if not target:
+        return None
+    url = urljoin(str(response.url), target)
+    return url if url.lower().startswith(("http://", "https://")) else None
 
 
 def _status_only(response: httpx.Response, url: str, headers: dict[str, str]) -> FetchResult:

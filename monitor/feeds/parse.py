@@ -43,6 +43,9 @@ class ParsedFeed:
     problem: str | None  # what was wrong with a feed that could still be read
     # What was kept less than offered, or guessed, by kind: the feed's health counts them.
     tallies: Mapping[str, int] = field(default_factory=dict)
+    # The WebSub hub the feed advertises, and the topic URL to subscribe to (its self link).
+    hub: str | None = None
+    topic: str | None = None
 
 
 # A numeric character reference to a lone surrogate or past U+10FFFF makes the XML parser
@@ -67,9 +70,9 @@ _PARSE_OPTIONS: dict[str, Any] = {"sanitize_html": False, "resolve_relative_uris
 def parse_feed(content: bytes, base_url: str, content_type: str = "") -> ParsedFeed:
     decoded = charset.decode(content, content_type)
     if _is_json(decoded.text, content_type):
-        raws, problem = _json_items(decoded.text, base_url), None
+        (raws, links), problem = _json_items(decoded.text, base_url), None
     else:
-        raws, problem = _xml_items(decoded.text, base_url)
+        raws, problem, links = _xml_items(decoded.text, base_url)
     entries: list[FeedEntry] = []
     reasons: dict[str, int] = {}
     if len(raws) > MAX_ITEMS:
@@ -83,7 +86,10 @@ def parse_feed(content: bytes, base_url: str, content_type: str = "") -> ParsedF
     skipped = sum(reasons.values())
     tallies = {"skipped": skipped, "charset_guessed": int(decoded.guessed)}
     notes = "; ".join(n for n in (decoded.note, problem) if n) or None
-    return ParsedFeed(tuple(entries), skipped, _with_skips(notes, reasons), tallies)
+    hub, topic = links
+    return ParsedFeed(
+        tuple(entries), skipped, _with_skips(notes, reasons), tallies, hub=hub, topic=topic
+    )
 
 
 def _is_json(text: str, content_type: str) -> bool:
@@ -91,8 +97,11 @@ def _is_json(text: str, content_type: str) -> bool:
     return kind in {"application/feed+json", "application/json"} or text.lstrip()[:1] == "{"
 
 
-def _json_items(text: str, base_url: str) -> list[dict[str, Any]]:
-    """JSON Feed 1.0 and 1.1 items in the shape ``_entry`` reads."""
+Hub = tuple[str | None, str | None]  # a feed's WebSub hub and topic, either may be missing
+
+
+def _json_items(text: str, base_url: str) -> tuple[list[dict[str, Any]], Hub]:
+    """JSON Feed 1.0 and 1.1 items in the shape ``_entry`` reads, and its WebSub hub."""
     try:
         document = json.loads(text)
         version = str(document.get("version", "")) if isinstance(document, dict) else ""
@@ -104,7 +113,27 @@ def _json_items(text: str, base_url: str) -> list[dict[str, Any]]:
         parsed = fastfeedparser.parse(text.encode("utf-8"))
     except Exception as exc:
         raise ParseError(f"{base_url}: JSON Feed not readable: {exc}") from exc
-    return [_json_item(raw, base_url) for raw in parsed.entries]
+    return [_json_item(raw, base_url) for raw in parsed.entries], _json_hub(document, base_url)
+
+
+def _json_hub(document: dict[str, Any], base_url: str) -> Hub:
+    hubs = document.get("hubs")
+    hubs = hubs if isinstance(hubs, list) else []
+    urls = [
+        str(h.get("url") or "")
+        for h in hubs
+        if isinstance(h, dict) and str(h.get("type", "")).lower() == "websub"
+    ]
+    topic = document.get("feed_url")
+    return _web_url(urls[0] if urls else "", base_url), _web_url(topic, base_url)
+
+
+def _web_url(value: object, base_url: str) -> str | None:
+    """An http(s) URL the document gave (relative ones made absolute), else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    url = urljoin(base_url, value.strip())
+    return url if isinstance(_link(url), str) else None
 
 
 def _json_item(raw: Mapping[str, Any], base_url: str) -> dict[str, Any]:
@@ -129,7 +158,7 @@ def _iso(value: str) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _xml_items(text: str, base_url: str) -> tuple[list[Any], str | None]:
+def _xml_items(text: str, base_url: str) -> tuple[list[Any], str | None, Hub]:
     content = _as_utf8(text)
     content = _BAD_REFERENCE.sub(_neutralised, content) if b"&#" in content else content
     headers = {"content-location": base_url, "content-type": "application/xml; charset=utf-8"}
@@ -141,7 +170,12 @@ def _xml_items(text: str, base_url: str) -> tuple[list[Any], str | None]:
     if not parsed.get("version") and not parsed.entries:
         why = _page_hint(text, base_url) or problem or "no entries"
         raise ParseError(f"{base_url}: not an RSS, Atom or JSON feed ({why})")
-    return list(parsed.entries), problem
+    links = {
+        str(link.get("rel")): link.get("href")
+        for link in reversed(parsed.feed.get("links") or ())  # the first of a rel wins
+    }
+    hub = _web_url(links.get("hub"), base_url), _web_url(links.get("self"), base_url)
+    return list(parsed.entries), problem, hub
 
 
 def _page_hint(text: str, base_url: str) -> str | None:

@@ -47,6 +47,7 @@ class PollReport:
     note: str | None = None  # not modified, unchanged, read despite..., disabled
     seconds: float = 0.0
     tallies: Mapping[str, int] = field(default_factory=dict)  # entities.TALLIES, this poll
+    pushed: bool = False  # read what its WebSub hub pushed (alerts go without settling)
 
 
 async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
@@ -69,6 +70,7 @@ async def poll_feed(svc: Services, feed: FeedRef) -> PollReport:
             skipped=polled.skipped,
             note=f"read despite: {polled.problem}" if polled.problem else polled.note,
             tallies=tallies,
+            pushed=bool(feed.pushed),
         )
     except StageError as exc:
         report = await failed(svc, feed, exc)
@@ -149,16 +151,23 @@ def outcome(
 ) -> repo.PollOutcome:
     published = [e.published for e in polled.entries if e.published]
     ceiling = svc.config.fetch.backoff_max
+    next_in = schedule.after_success(feed, published, polled.max_age, ceiling)
+    if feed.subscribed:  # its hub pushes what is new: polling is the safety net
+        next_in = max(next_in, svc.config.websub.poll)
     return repo.PollOutcome(
         status=polled.status,
-        next_in=schedule.after_success(feed, published, polled.max_age, ceiling),
+        next_in=next_in,
         etag=polled.etag,
         last_modified=polled.last_modified,
         items=len(polled.entries),
         content_hash=polled.content_hash,
         warning=polled.problem,
         moved_to=polled.moved_to,
-        poll_interval=schedule.adaptive_interval(feed, published) if polled.changed else None,
+        poll_interval=(
+            schedule.adaptive_interval(feed, published)
+            if polled.changed and not feed.pushed  # a push carries only what is new
+            else None
+        ),
         state=polled.state or None,
         tallies=tallies,
     )
@@ -178,8 +187,12 @@ async def failed(svc: Services, feed: FeedRef, exc: StageError) -> PollReport:
 
 
 async def record(svc: Services, feed: FeedRef, outcome: repo.PollOutcome) -> None:
-    """Keep the outcome on the feed row, with those of polls finishing meanwhile."""
-    error = await svc.outcomes.submit((feed, replace(outcome, started=feed.claimed_at)))
+    """Keep the outcome on the feed row, with those of polls finishing meanwhile. Pushed
+    bodies the poll read are dropped whatever it came to: after a failure the feed's own
+    fetch, once it is due, finds their items."""
+    pushes = tuple(push.id for push in feed.pushed)
+    kept = replace(outcome, started=feed.claimed_at, pushes=pushes)
+    error = await svc.outcomes.submit((feed, kept))
     if error is not None:
         raise error
 

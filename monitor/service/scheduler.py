@@ -42,11 +42,13 @@ from monitor.service.watch import (
 )
 from monitor.store import repository as repo
 from monitor.store.maintenance import run_retention
+from monitor.websub.subscriber import Subscriber
 from monitor.workers import worker_id
 
 TICK_SECONDS = 1.0
 DELIVERY_INTERVAL = 30.0
 DELIVERY_BUDGET = 20.0  # seconds one delivery pass may take before the next pass goes on
+WEBSUB_INTERVAL = 5.0  # a feed found advertising a hub is subscribed within this
 log = logging.getLogger(__name__)
 
 
@@ -68,6 +70,12 @@ class Service:
         self._started = datetime.now(UTC)
         self._told_broken: dict[str, str] | None = None  # rule files the database knows of
         self._feeds_file = FeedsFile(self.svc.config.feeds_path)  # as open_services read it
+        config = svc.config
+        self._subscriber = (
+            Subscriber(svc.sessions, svc.net, config.web.base_url)
+            if config.websub.enabled and config.web.base_url
+            else None
+        )
 
     async def _tick(self) -> None:
         if self.stopping.is_set():
@@ -109,11 +117,13 @@ class Service:
                 report = await poll_safely(self.svc, feed)
         finally:
             self._in_flight.discard(feed.id)
-        if report.hits:  # once the story's other reports of this round could join it
+        if report.hits and report.pushed:  # news pushed to us goes out at once
+            await self._deliver(settle=0.0)
+        elif report.hits:  # once the story's other reports of this round could join it
             await asyncio.sleep(self.app.sender.settings.stories.settle)
             await self._deliver()
 
-    async def _deliver(self) -> None:
+    async def _deliver(self, settle: float | None = None) -> None:
         if self.stopping.is_set():
             return
         async with self._deliver_lock:
@@ -124,8 +134,12 @@ class Service:
                 budget=DELIVERY_BUDGET,
                 db=self.svc.db_thread,
                 admin=self.svc.config.admin,
-                settle=self.app.sender.settings.stories.settle,
+                settle=self.app.sender.settings.stories.settle if settle is None else settle,
             )
+
+    async def _websub(self) -> None:
+        if self._subscriber is not None and not self.stopping.is_set():
+            await self._subscriber.run_pass(datetime.now(UTC))
 
     async def _reload(self) -> None:
         await asyncio.to_thread(self.app.reload_rules)
@@ -154,6 +168,7 @@ class Service:
             (self._deliver, DELIVERY_INTERVAL, "deliver"),
             (self._reload, RELOAD_INTERVAL, "reload-rules"),
             (self._watch, WATCH_INTERVAL, "watch"),
+            (self._websub, WEBSUB_INTERVAL, "websub"),
         ]
         for func, every, name in jobs:
             scheduler.add_job(

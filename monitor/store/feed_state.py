@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -19,70 +19,11 @@ from monitor.entities import (
     TALLIES,
     FeedRef,
 )
+from monitor.store import websub
 from monitor.store.models import (
-    ArticleRow,
     FeedRow,
     utcnow,
 )
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    name: str
-    url: str
-    active: bool
-    last_checked_at: datetime | None
-    last_success_at: datetime | None
-    last_status: int | None
-    error_count: int
-    last_error: str | None
-    items_seen: int
-    articles: int
-    fetch_url: str | None = None
-    disabled_reason: str | None = None
-    next_check_at: datetime | None = None
-    poll_interval: float | None = None
-    down_since: datetime | None = None
-    last_warning: str | None = None
-    tallies: Mapping[str, int] = field(default_factory=dict)  # entities.TALLIES, non-zero
-
-    def state(self, down_after: float, now: datetime) -> str:
-        return feed_state(
-            self.disabled_reason, self.down_since, self.last_checked_at, down_after, now
-        )
-
-
-# What a feed can be, as `monitor feeds health` and /metrics (monitor_feeds) say it.
-FEED_STATES = ("new", "ok", "failing", "down", "disabled")
-
-
-def feed_state(
-    disabled_reason: str | None,
-    down_since: datetime | None,
-    last_checked_at: datetime | None,
-    down_after: float,
-    now: datetime,
-) -> str:
-    """One feed's state: the CLI and the metrics both ask this, so they count alike."""
-    if disabled_reason:
-        return "disabled"
-    if down_since is None:
-        return "ok" if last_checked_at else "new"
-    since = down_since if down_since.tzinfo else down_since.replace(tzinfo=UTC)
-    return "down" if (now - since).total_seconds() >= down_after else "failing"
-
-
-def feed_state_counts(session: Session, down_after: float, now: datetime) -> dict[str, int]:
-    """How many active feeds are in each state."""
-    counts = dict.fromkeys(FEED_STATES, 0)
-    rows = session.execute(
-        select(FeedRow.disabled_reason, FeedRow.down_since, FeedRow.last_checked_at).where(
-            FeedRow.active
-        )
-    )
-    for disabled, since, checked in rows:
-        counts[feed_state(disabled, since, checked, down_after, now)] += 1
-    return counts
 
 
 def _feed_ref(row: FeedRow) -> FeedRef:
@@ -212,16 +153,18 @@ def claim_due_feeds(
             .group_by(FeedRow.host)
         ).all()
     )
+    # A body its hub pushed makes a feed due at once, unless it is backing off a failure.
+    pushed = (FeedRow.error_count == 0) & websub.has_push()
     query = (
         select(FeedRow)
         .where(FeedRow.active, FeedRow.disabled_reason.is_(None))
-        .where((FeedRow.next_check_at.is_(None)) | (FeedRow.next_check_at <= now))
+        .where((FeedRow.next_check_at.is_(None)) | (FeedRow.next_check_at <= now) | pushed)
         .where(
             (FeedRow.lease_until.is_(None))
             | (FeedRow.lease_until <= now)
             | (FeedRow.lease_owner == worker)
         )
-        .order_by(FeedRow.next_check_at.is_not(None), FeedRow.next_check_at, FeedRow.id)
+        .order_by(~pushed, FeedRow.next_check_at.is_not(None), FeedRow.next_check_at, FeedRow.id)
         .limit(limit * 4)
         .with_for_update(skip_locked=True)
     )
@@ -236,7 +179,16 @@ def claim_due_feeds(
         claimed.append(replace(_feed_ref(row), claimed_at=now))
         if len(claimed) >= limit:
             break
-    return claimed
+    return _with_push(session, claimed, now)
+
+
+def _with_push(session: Session, feeds: list[FeedRef], now: datetime) -> list[FeedRef]:
+    """The bodies hubs pushed for these feeds, and which of them a hub pushes to now."""
+    ids = [feed.id for feed in feeds]
+    waiting, live = websub.waiting(session, ids), websub.live(session, ids, now)
+    return [
+        replace(feed, pushed=waiting.get(feed.id, ()), subscribed=feed.id in live) for feed in feeds
+    ]
 
 
 def feed_ref(session: Session, feed_id: int) -> FeedRef:
@@ -261,6 +213,7 @@ class PollOutcome:
     state: Mapping[str, Any] | None = None  # the source's own state, when it has any
     tallies: Mapping[str, int] | None = None  # added to the feed's tally_<kind> columns
     started: datetime | None = None  # the next poll is due ``next_in`` after this (else now)
+    pushes: tuple[int, ...] = ()  # pushed bodies the poll read: done with, either way
 
 
 HealthChange = str  # "down", "disabled" or "recovered"
@@ -304,6 +257,7 @@ def record_polls(
         row.id: (row.down_since, row.down_notified)
         for row in conn.execute(_HEALTH, {"feeds": [feed_id for feed_id, _ in polls]})
     }
+    websub.drop_pushes(session, [p for _, outcome in polls for p in outcome.pushes])
     changes: list[HealthChange | None] = []
     for feed_id, outcome in polls:
         if feed_id not in health:  # the feed was removed meanwhile: nothing to keep
@@ -391,43 +345,3 @@ def _success(outcome: PollOutcome, now: datetime) -> dict[str, object]:
         if count and kind in TALLIES:
             values[f"{_ADD}tally_{kind}"] = count
     return values
-
-
-def last_poll_success(session: Session) -> tuple[int, datetime | None]:
-    """How many feeds are polled, and the latest successful poll among them."""
-    count, latest = session.execute(
-        select(func.count(), func.max(FeedRow.last_success_at)).where(
-            FeedRow.active, FeedRow.disabled_reason.is_(None)
-        )
-    ).one()
-    if isinstance(latest, datetime) and latest.tzinfo is None:
-        latest = latest.replace(tzinfo=UTC)
-    return int(count), latest
-
-
-def feed_statuses(session: Session) -> list[FeedStatus]:
-    counts = dict(
-        session.execute(select(ArticleRow.feed_id, func.count()).group_by(ArticleRow.feed_id)).all()
-    )
-    return [
-        FeedStatus(
-            name=r.name,
-            url=r.url,
-            active=r.active,
-            last_checked_at=r.last_checked_at,
-            last_success_at=r.last_success_at,
-            last_status=r.last_status,
-            error_count=r.error_count,
-            last_error=r.last_error,
-            items_seen=r.items_seen,
-            articles=counts.get(r.id, 0),
-            fetch_url=r.fetch_url,
-            disabled_reason=r.disabled_reason,
-            next_check_at=r.next_check_at,
-            poll_interval=r.poll_interval,
-            down_since=r.down_since,
-            last_warning=r.last_warning,
-            tallies={k: n for k in TALLIES if (n := getattr(r, f"tally_{k}"))},
-        )
-        for r in session.scalars(select(FeedRow).order_by(FeedRow.name))
-    ]

@@ -25,8 +25,10 @@ from monitor.store.models import (
     StoryLinkRow,
     StoryMessageRow,
 )
+from monitor.store.websub import prune_pushes
 
 log = logging.getLogger(__name__)
+PUSH_KEPT = 86400.0  # a pushed body an active feed's poll would have read within seconds
 
 
 def claim_job(session: Session, job: str, slot: datetime) -> bool:
@@ -46,7 +48,10 @@ def run_retention(sessions: sessionmaker[Session], days: float, slot: datetime) 
         if not claim_job(session, "retention", slot):
             return None
         pruned = prune(session, slot - timedelta(days=days))
+        stale = prune_pushes(session, slot - timedelta(seconds=PUSH_KEPT))
     log.info("retention: dropped the text of %d articles older than %g days", pruned, days)
+    if stale:
+        log.warning("retention: dropped %d WebSub pushes no poll read in a day", stale)
     return pruned
 
 

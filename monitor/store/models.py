@@ -357,3 +357,43 @@ class SignedOutRow(Base):
 
     sid: Mapped[str] = mapped_column(String(64), primary_key=True)
     until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # the cookie's expiry
+
+
+class SubscriptionRow(Base):
+    """A feed's WebSub subscription at its hub: what we asked (``mode``), how far it got
+    (``state``), the callback's key and the secret that signs what the hub pushes, and the
+    lease (migration 0015)."""
+
+    __tablename__ = "websub_subscriptions"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    hub: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # the callback's last segment
+    secret: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(20))  # subscribe | unsubscribe
+    state: Mapped[str] = mapped_column(String(20))  # requested | active | denied | failed
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_seconds: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the pass next looks at it: renewal, a retry, or a verification overdue.
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed requests in a row
+    last_error: Mapped[str | None] = mapped_column(Text)
+    pushes: Mapped[int] = mapped_column(Integer, default=0)  # notifications accepted
+
+
+class PushRow(Base):
+    """A body a hub pushed, signed with the feed's secret, waiting for the feed's next poll
+    to read it in place of a fetch (migration 0015)."""
+
+    __tablename__ = "websub_pushes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,7 +17,7 @@ from monitor.config.web import SESSION_MAX_AGE
 from monitor.feeds.urls import is_web_link
 from monitor.metrics import REGISTRY
 from monitor.store import web_sessions
-from monitor.web import api, pages
+from monitor.web import api, pages, websub
 from monitor.web.auth import Auth, NotSignedIn, signed_in_user
 from monitor.web.gauges import DatabaseGauges
 from monitor.web.guard import RequestGuard, SignInLimiter
@@ -79,6 +79,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(websub.router)
     return app
 
 
