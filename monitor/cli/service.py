@@ -90,7 +90,7 @@ async def _service(app: App, address: tuple[str, int] | None) -> None:
     from monitor.web.app import create_app
     from monitor.web.server import runtime_for, serve_until
 
-    web_app = create_app(runtime_for(app, lambda: service.running))
+    web_app = create_app(runtime_for(app, lambda: service.running, service.wake))
     web = asyncio.ensure_future(serve_until(web_app, *address, service.stopping))
     tell(app.config, f"web app on http://{address[0]}:{address[1]}/")
     await service.run()

@@ -67,6 +67,7 @@ class Service:
         self._in_flight: set[int] = set()
         self._slots = asyncio.Semaphore(svc.config.fetch.concurrency)
         self._deliver_lock = asyncio.Lock()  # one sender at a time: no double sends
+        self._ticking = asyncio.Lock()
         self._started = datetime.now(UTC)
         self._told_broken: dict[str, str] | None = None  # rule files the database knows of
         self._feeds_file = FeedsFile(self.svc.config.feeds_path)  # as open_services read it
@@ -77,7 +78,17 @@ class Service:
             else None
         )
 
+    def wake(self) -> None:
+        """A hub pushed a body for one of our feeds (to the web app in this process): claim
+        it now rather than at the next tick."""
+        if self.running and not self.stopping.is_set():
+            self._spawn(self._tick())
+
     async def _tick(self) -> None:
+        async with self._ticking:  # a woken tick and the scheduled one take turns
+            await self._claim_and_poll()
+
+    async def _claim_and_poll(self) -> None:
         if self.stopping.is_set():
             return
         limit = max(0, self.svc.config.fetch.concurrency * 2 - len(self._in_flight))

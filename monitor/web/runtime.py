@@ -19,3 +19,4 @@ class Runtime:
     matcher: Callable[[], Matcher]  # the live rules (reloaded as files change)
     fetch_page: Callable[[str], Awaitable[ExtractedPage | None]]  # SSRF-guarded
     scheduler_running: Callable[[], bool] = lambda: True  # `serve` has no scheduler to wait on
+    pushed: Callable[[], None] = lambda: None  # a hub's body was kept: poll its feed now

@@ -62,13 +62,18 @@ async def serve_alone(app: FastAPI, host: str, port: int) -> None:
     await uvicorn.Server(_uvicorn(app, host, port)).serve()
 
 
-def runtime_for(app: App, running: Callable[[], bool] = lambda: True) -> Runtime:
+def runtime_for(
+    app: App,
+    running: Callable[[], bool] = lambda: True,
+    pushed: Callable[[], None] = lambda: None,
+) -> Runtime:
     """What the web app needs of a built service: its database, the live rules and the
-    guarded page fetcher (``monitor serve`` has no scheduler to wait on)."""
+    guarded page fetcher (``monitor serve`` has no scheduler to wait on or wake)."""
     return Runtime(
         config=app.config,
         sessions=app.services.sessions,
         matcher=app.reload_rules,
         fetch_page=app.services.pages.text,
         scheduler_running=running,
+        pushed=pushed,
     )

@@ -45,4 +45,6 @@ async def notification(request: Request, key: str) -> Response:
         request.headers.get("content-type", ""),
         request.headers.get("x-hub-signature"),
     )
+    if status == 202:
+        runtime.pushed()
     return Response(status_code=status)
