@@ -101,7 +101,6 @@ class Subscriber:
     sessions: sessionmaker[Session]
     net: Net
     base_url: str
-    reached_at: datetime | None = None
     unreachable_at: datetime | None = None
 
     async def run_pass(self, now: datetime) -> list[tuple[Step, str | None]]:
@@ -139,7 +138,7 @@ class Subscriber:
             )
             self.unreachable_at = now
             return False
-        self.reached_at, self.unreachable_at = now, None
+        self.unreachable_at = None
         return True
 
     async def _take(self, step: Step, now: datetime) -> str | None:
